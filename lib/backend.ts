@@ -8,7 +8,7 @@
 //   cpu       the pure-JS reference backend (about 35x slower than wasm; for debugging only)
 // Force one with INHERITUNE_BACKEND=<name> or initBackend({ backend: '<name>' }).
 import * as tf from '@tensorflow/tfjs';
-import { registerMissingKernels } from './kernels';
+import { registerMissingKernels } from './backend/kernels';
 
 export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];

@@ -1,0 +1,87 @@
+#!/usr/bin/env -S npx tsx
+// inheritune-lab command line: `npm run cli -- <command> [options]`. Run without arguments for help.
+import { initBackend, formatBackendReport } from '../backend';
+import { installKernel } from '../notebook/kernel';
+import { runNotebooks, resolveNotebooks, stripNotebookOutputs } from '../notebook/runner';
+import { SCALES, Scale, currentScale } from '../scale';
+import { parseArgs, ArgSpec } from './args';
+
+const HELP = `inheritune-lab: reproduce "When Attention Collapses" (Inheritune) in TypeScript.
+
+Usage: npm run cli -- <command> [options]
+
+Commands:
+  notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
+                         execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/
+  backend [--backend NAME] print which TensorFlow.js backend runs here and why
+  kernel install         (re)write the project's Jupyter kernel spec under .jupyter/
+  strip-notebooks        remove outputs from notebooks/*.ipynb before committing
+  help                   this text
+
+Environment: INHERITUNE_SCALE (default lab), INHERITUNE_BACKEND (node-gpu|node|wasm|cpu), INHERITUNE_DATA.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const scaleSpec: ArgSpec = { scale: { type: 'string', choices: [...SCALES] } };
+
+const COMMANDS: Record<string, Command> = {
+  async notebooks(argv) {
+    const a = parseArgs(argv, { ...scaleSpec, out: { type: 'string' }, 'cell-timeout': { type: 'number' } });
+    const scale = (a.options.scale as Scale | undefined) ?? currentScale();
+    const res = await runNotebooks({
+      notebooks: a.positionals,
+      scale,
+      outDir: a.options.out as string | undefined,
+      cellTimeout: a.options['cell-timeout'] as number | undefined,
+    });
+    return res.exitCode;
+  },
+  async backend(argv) {
+    const a = parseArgs(argv, { backend: { type: 'string' } });
+    const r = await initBackend({ backend: a.options.backend as string | undefined });
+    console.log(formatBackendReport(r));
+    for (const t of r.attempts) console.log(`  ${t.ok ? 'ok  ' : 'skip'} ${t.name}${t.reason ? `: ${t.reason}` : ''}`);
+    return 0;
+  },
+  async kernel(argv) {
+    if (argv[0] !== 'install') throw new Error(`usage: kernel install`);
+    console.log(`kernel spec: ${installKernel()}`);
+    return 0;
+  },
+  async 'strip-notebooks'() {
+    const changed = stripNotebookOutputs(resolveNotebooks(undefined));
+    console.log(changed.length ? `stripped: ${changed.join(', ')}` : 'notebooks already clean');
+    return 0;
+  },
+  async help() {
+    console.log(HELP);
+    return 0;
+  },
+};
+
+/** Registers a command from another module (data preparation, training, evaluation). */
+export function registerCommand(name: string, fn: Command): void {
+  COMMANDS[name] = fn;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h') return COMMANDS.help([]);
+  const fn = COMMANDS[cmd];
+  if (!fn) {
+    console.error(`unknown command '${cmd}'. Commands: ${Object.keys(COMMANDS).join(', ')}`);
+    return 2;
+  }
+  return fn(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      console.error(`error: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}
+

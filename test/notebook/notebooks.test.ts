@@ -1,0 +1,36 @@
+// Every committed notebook executes headless at the `tiny` scale. Notebook-specific checks of the exported HTML
+// (a figure really draws offline, a table is there) use headless Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { resolveNotebooks, runNotebooks } from '../../lib/notebook/runner';
+import { findChromium, renderedDom } from '../../lib/viz/browser';
+import { jupyterOrSkip } from './jupyter';
+
+const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notebooks-tiny-'));
+
+for (const file of resolveNotebooks(undefined)) {
+  const name = path.basename(file, '.ipynb');
+  test(`notebook ${name} executes at tiny scale`, async (t) => {
+    if (jupyterOrSkip(t)) return;
+    const r = await runNotebooks({ notebooks: [file], outDir, scale: 'tiny', capture: true });
+    assert.equal(r.ok, true, `${name} failed:\n${r.stderr}`);
+    assert.ok(fs.existsSync(path.join(outDir, `${name}.html`)));
+  });
+}
+
+test('00-setup exported HTML draws its plotly figure offline and shows the arquero table', async (t) => {
+  const html = path.join(outDir, '00-setup.html');
+  if (!fs.existsSync(html)) return t.skip('00-setup was not executed');
+  if (!findChromium()) {
+    if (process.env.CI) assert.fail('chromium missing in CI');
+    return t.skip('chromium not installed');
+  }
+  const dom = renderedDom(html);
+  assert.match(dom, /class="main-svg"/, 'plotly drew an SVG (the bundle ran offline)');
+  assert.match(dom, /float32 matMul throughput on/);
+  assert.match(dom, /<th[^>]*>gflops<\/th>/, 'arquero table present');
+  assert.match(dom, /backend: (wasm|node|node-gpu|cpu)/);
+});
