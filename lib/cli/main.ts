@@ -5,6 +5,7 @@ import { installKernel } from '../notebook/kernel';
 import { runNotebooks, resolveNotebooks, stripNotebookOutputs } from '../notebook/runner';
 import { SCALES, Scale, currentScale } from '../scale';
 import { parseArgs, ArgSpec } from './args';
+import { prepareCommand } from '../data/cli';
 
 const HELP = `inheritune-lab: reproduce "When Attention Collapses" (Inheritune) in TypeScript.
 
@@ -13,6 +14,8 @@ Usage: npm run cli -- <command> [options]
 Commands:
   notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
                          execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/
+  prepare <source|owt-mini|edu-mini> [options]
+                         tokenize a corpus into data/<name>/ (train.bin, val.bin, meta.json); --help for options
   backend [--backend NAME] print which TensorFlow.js backend runs here and why
   kernel install         (re)write the project's Jupyter kernel spec under .jupyter/
   strip-notebooks        remove outputs from notebooks/*.ipynb before committing
@@ -36,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
     });
     return res.exitCode;
   },
+  prepare: (argv) => prepareCommand(argv),
   async backend(argv) {
     const a = parseArgs(argv, { backend: { type: 'string' } });
     const r = await initBackend({ backend: a.options.backend as string | undefined });

@@ -1,0 +1,82 @@
+// One entry point for training data: ensureDataset(name) returns the token files of data/<name>, preparing the
+// embedded corpora on first use, and openDataset() opens its splits as memory-light TokenSources. The same code path
+// serves owt-mini / edu-mini and the real OpenWebText / FineWeb-Edu files a user drops into data/<name>/.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DatasetMeta, loadDatasetMeta } from './prepare';
+import { EMBEDDED_DATASETS, isEmbeddedDataset, prepareEmbedded } from './corpora';
+import { SplitFiles, TokenSource, ValidateMode, findSplitFiles, openTokenFiles } from './source';
+import { inspectTokenFile } from './formats';
+
+/** <repo>/data, or $INHERITUNE_DATA when set. */
+export function defaultDataDir(): string {
+  const env = process.env.INHERITUNE_DATA;
+  if (env && env.trim().length > 0) return path.resolve(env);
+  return path.resolve(__dirname, '..', '..', 'data');
+}
+
+export interface DatasetInfo {
+  name: string;
+  dir: string;
+  /** meta.json of a dataset made by prepare; null for files brought by the user as they are. */
+  meta: DatasetMeta | null;
+  layout: SplitFiles['layout'];
+  trainFiles: string[];
+  valFiles: string[];
+  /** Tokens per split (from the file headers / sizes). */
+  tokens: { train: number; val: number };
+  /** EOT convention: from meta.json, else guessed from the format (raw .bin: append; shards: prepend). */
+  eot: 'append' | 'prepend';
+}
+
+export interface EnsureOptions {
+  dataDir?: string;
+  quiet?: boolean;
+  /** Rebuild an embedded dataset even if it is up to date. */
+  force?: boolean;
+}
+
+/**
+ * Returns data/<name> ready to train on. Embedded names (owt-mini, edu-mini) are prepared on first use (seconds);
+ * any other name must already hold train.bin / val.bin (nanoGPT) or shards (llm.c .bin, .npy), or a prepared dataset.
+ */
+export async function ensureDataset(name: string, opts: EnsureOptions = {}): Promise<DatasetInfo> {
+  const dataDir = opts.dataDir ?? defaultDataDir();
+  const dir = path.join(dataDir, name);
+  if (isEmbeddedDataset(name)) {
+    await prepareEmbedded(name, { dataDir, quiet: opts.quiet, force: opts.force });
+  } else if (!fs.existsSync(dir)) {
+    throw new Error(
+      `dataset '${name}' not found: ${dir} does not exist. Embedded datasets: ${Object.keys(EMBEDDED_DATASETS).join(', ')}; ` +
+        `for real data put train.bin/val.bin or shards in that folder, or run 'prepare <source> --name ${name}' (see data/README.md)`,
+    );
+  }
+  return describeDataset(dir);
+}
+
+/** Describes a dataset directory without preparing anything. */
+export function describeDataset(dir: string): DatasetInfo {
+  const meta = loadDatasetMeta(dir);
+  const files = findSplitFiles(dir);
+  const count = (fs_: string[]): number => fs_.reduce((a, f) => a + inspectTokenFile(f).numTokens, 0);
+  const first = files.train[0] ?? files.val[0];
+  const guessed = first && inspectTokenFile(first).format === 'nanogpt' ? 'append' : 'prepend';
+  return {
+    name: path.basename(dir),
+    dir,
+    meta,
+    layout: files.layout,
+    trainFiles: files.train,
+    valFiles: files.val,
+    tokens: { train: count(files.train), val: count(files.val) },
+    eot: meta?.eot ?? guessed,
+  };
+}
+
+/** Opens a split of a dataset as one TokenSource (shards concatenated in sorted order). Close it when done. */
+export function openDataset(info: DatasetInfo, split: 'train' | 'val', validate: ValidateMode | 'auto' = 'auto'): TokenSource {
+  const files = split === 'train' ? info.trainFiles : info.valFiles;
+  if (files.length === 0) throw new Error(`${info.dir}: no ${split} token files`);
+  // Prepared datasets were validated when written; user files get the 'auto' check (full, or sampled when huge).
+  return openTokenFiles(files, info.meta ? 'none' : validate);
+}

@@ -1,0 +1,247 @@
+// On-disk token formats (data.md §3b, §5), all uint16 little-endian token ids:
+//  - nanoGPT raw `.bin`: no header, tokens = bytes / 2 (OpenWebText train.bin / val.bin).
+//  - llm.c / modded-nanogpt shard: 256 x int32 header (magic 20240520, version 1, ntok), then ntok x uint16.
+//  - NumPy `.npy` v1/v2/v3 (build-nanogpt / Inheritune `edufineweb_*` shards): 1-D '<u2' array.
+// This file only parses and builds headers and writes files; reading windows is lib/data/source.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+
+export const LLMC_MAGIC = 20240520;
+export const LLMC_VERSION = 1;
+export const LLMC_HEADER_BYTES = 1024;
+/** llm.c's llama-3 shards (uint32 tokens) and its eval files share the header layout but are not GPT-2 token streams. */
+export const LLMC_LLAMA_MAGIC = 20240801;
+export const LLMC_EVAL_MAGIC = 20240522;
+const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+
+export type TokenFormat = 'nanogpt' | 'llmc' | 'npy';
+
+/** Where the uint16 tokens of a file are: byte offset of token 0 and the number of tokens. */
+export interface TokenFileLayout {
+  path: string;
+  format: TokenFormat;
+  dataOffset: number;
+  numTokens: number;
+}
+
+if (os.endianness() !== 'LE') {
+  // The readers view file bytes as Uint16Array directly; every format here is little-endian.
+  throw new Error('lib/data expects a little-endian machine (token files are uint16 little-endian)');
+}
+
+function readHead(fd: number, n: number): Buffer {
+  const buf = Buffer.alloc(n);
+  const got = fs.readSync(fd, buf, 0, n, 0);
+  return buf.subarray(0, got);
+}
+
+/** True if the name looks like an llm.c shard (`fineweb_val_000000.bin`), which must then carry the header. */
+export function isShardName(file: string): boolean {
+  return /_(train|val)_\d+\.bin$/i.test(path.basename(file));
+}
+
+/**
+ * Detects the format of a token file from its magic bytes and name, validates the header and size, and returns the
+ * layout. Throws an error naming the file, what was found and what was expected.
+ */
+export function inspectTokenFile(file: string): TokenFileLayout {
+  const st = fs.statSync(file);
+  if (!st.isFile()) throw new Error(`${file}: not a regular file`);
+  const size = st.size;
+  if (size === 0) throw new Error(`${file}: empty file (0 bytes); expected uint16 token data`);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = readHead(fd, Math.min(size, LLMC_HEADER_BYTES));
+    const ext = path.extname(file).toLowerCase();
+    const isNpyMagic = head.length >= 6 && head.subarray(0, 6).equals(NPY_MAGIC);
+    if (ext === '.npy' || isNpyMagic) {
+      if (!isNpyMagic) {
+        throw new Error(`${file}: wrong magic ${hex(head.subarray(0, 6))}; a .npy file must start with \\x93NUMPY`);
+      }
+      const fullHead = readHead(fd, Math.min(size, 1 << 20));
+      const h = parseNpyHeader(fullHead, file);
+      const expect = h.dataOffset + 2 * h.numTokens;
+      if (size !== expect) {
+        throw new Error(`${file}: size ${size} bytes does not match the .npy header (offset ${h.dataOffset} + 2 x ${h.numTokens} = ${expect})`);
+      }
+      return { path: file, format: 'npy', dataOffset: h.dataOffset, numTokens: h.numTokens };
+    }
+    const magic = head.length >= 4 ? head.readInt32LE(0) : -1;
+    if (magic === LLMC_MAGIC) {
+      if (size < LLMC_HEADER_BYTES) throw new Error(`${file}: llm.c magic but only ${size} bytes; the header alone is ${LLMC_HEADER_BYTES}`);
+      const version = head.readInt32LE(4);
+      const n = head.readInt32LE(8);
+      if (version !== LLMC_VERSION) throw new Error(`${file}: llm.c shard version ${version}; expected ${LLMC_VERSION} (GPT-2 uint16 tokens)`);
+      const expect = LLMC_HEADER_BYTES + 2 * n;
+      if (n < 0 || size !== expect) {
+        throw new Error(`${file}: llm.c header says ${n} tokens, so the size should be 1024 + 2 x ${n} = ${expect} bytes, but it is ${size}`);
+      }
+      return { path: file, format: 'llmc', dataOffset: LLMC_HEADER_BYTES, numTokens: n };
+    }
+    if (magic === LLMC_LLAMA_MAGIC) {
+      throw new Error(`${file}: llm.c llama-3 shard (magic ${LLMC_LLAMA_MAGIC}, uint32 tokens) is not supported; expected GPT-2 shards with magic ${LLMC_MAGIC}`);
+    }
+    if (magic === LLMC_EVAL_MAGIC) {
+      throw new Error(`${file}: llm.c eval file (magic ${LLMC_EVAL_MAGIC}), not a token stream; expected magic ${LLMC_MAGIC} or a raw uint16 .bin`);
+    }
+    if (isShardName(file)) {
+      throw new Error(`${file}: wrong magic ${magic}; a file named like an llm.c shard must start with the int32 header magic ${LLMC_MAGIC}`);
+    }
+    if (ext !== '.bin') throw new Error(`${file}: unknown token file type '${ext}'; expected .bin (nanoGPT or llm.c) or .npy`);
+    if (size % 2 !== 0) throw new Error(`${file}: odd byte length ${size}; a nanoGPT .bin holds uint16 tokens, so its size must be even`);
+    return { path: file, format: 'nanogpt', dataOffset: 0, numTokens: size / 2 };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function hex(b: Buffer): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+/** Parses a NumPy header (format versions 1, 2 and 3); requires a 1-D, C-order, little-endian uint16 array. */
+export function parseNpyHeader(buf: Buffer, file = '.npy'): { dataOffset: number; numTokens: number; version: number } {
+  if (buf.length < 10 || !buf.subarray(0, 6).equals(NPY_MAGIC)) throw new Error(`${file}: wrong magic; expected \\x93NUMPY`);
+  const major = buf[6];
+  let headerLen: number;
+  let start: number;
+  if (major === 1) {
+    headerLen = buf.readUInt16LE(8);
+    start = 10;
+  } else if (major === 2 || major === 3) {
+    if (buf.length < 12) throw new Error(`${file}: truncated .npy v${major} preamble`);
+    headerLen = buf.readUInt32LE(8);
+    start = 12;
+  } else {
+    throw new Error(`${file}: unsupported .npy format version ${major}.${buf[7]}; expected 1, 2 or 3`);
+  }
+  if (buf.length < start + headerLen) throw new Error(`${file}: .npy header (${headerLen} bytes) is truncated`);
+  const text = buf.subarray(start, start + headerLen).toString(major === 3 ? 'utf8' : 'latin1');
+  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text)?.[1];
+  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)?.[1];
+  const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) {
+    throw new Error(`${file}: cannot parse the .npy header ${JSON.stringify(text.trim())}; expected descr, fortran_order and shape`);
+  }
+  if (descr !== '<u2' && descr !== '|u2') throw new Error(`${file}: .npy dtype '${descr}'; expected '<u2' (uint16 GPT-2 tokens)`);
+  if (fortran !== 'False') throw new Error(`${file}: .npy has fortran_order True; expected False`);
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (dims.length !== 1 || !/^\d+L?$/.test(dims[0])) throw new Error(`${file}: .npy shape (${shapeText}); expected a 1-D array (N,)`);
+  return { dataOffset: start + headerLen, numTokens: parseInt(dims[0], 10), version: major };
+}
+
+/** A NumPy v1.0 header for a 1-D '<u2' array of n elements, padded so the data starts at a multiple of 64 bytes. */
+export function buildNpyHeader(n: number, totalBytes?: number): Buffer {
+  const dict = `{'descr': '<u2', 'fortran_order': False, 'shape': (${n},), }`;
+  const total = totalBytes ?? Math.ceil((10 + dict.length + 1) / 64) * 64; // preamble + dict + '\n'
+  if (10 + dict.length + 1 > total || total - 10 > 0xffff) throw new Error(`npy header for shape (${n},) does not fit in ${total} bytes`);
+  const buf = Buffer.alloc(total, 0x20);
+  NPY_MAGIC.copy(buf, 0);
+  buf[6] = 1; // format version 1.0
+  buf[7] = 0;
+  buf.writeUInt16LE(total - 10, 8);
+  buf.write(dict, 10, 'latin1');
+  buf[total - 1] = 0x0a;
+  return buf;
+}
+
+/** The 1024-byte llm.c header: int32[256] = {20240520, 1, n, 0, ...}. */
+export function buildLlmcHeader(n: number): Buffer {
+  if (n > 0x7fffffff) throw new Error(`llm.c shards hold at most 2^31-1 tokens, got ${n}`);
+  const buf = Buffer.alloc(LLMC_HEADER_BYTES);
+  buf.writeInt32LE(LLMC_MAGIC, 0);
+  buf.writeInt32LE(LLMC_VERSION, 4);
+  buf.writeInt32LE(n, 8);
+  return buf;
+}
+
+/** The header bytes for a format with n tokens (empty for nanoGPT raw). Its length does not depend on n for llm.c. */
+export function headerFor(format: TokenFormat, n: number): Buffer {
+  if (format === 'llmc') return buildLlmcHeader(n);
+  if (format === 'npy') return buildNpyHeader(n);
+  return Buffer.alloc(0);
+}
+
+/**
+ * Streams uint16 tokens to `<path>.tmp-<pid>-<k>`, then `finish()` writes the header (which needs the final count),
+ * fsyncs and renames onto `path`, so `path` is either absent, the old file, or complete. `abort()` removes the temp file.
+ */
+export class TokenFileWriter {
+  readonly tmpPath: string;
+  private fd: number;
+  private pos: number;
+  private headerBytes: number;
+  count = 0;
+  private done = false;
+  private static seq = 0;
+
+  constructor(readonly path: string, readonly format: TokenFormat = 'nanogpt', maxTokens = 0x7fffffff) {
+    this.tmpPath = `${path}.tmp-${process.pid}-${TokenFileWriter.seq++}`;
+    // npy headers grow with the digits of n; reserve the header for the largest count this writer may hold.
+    this.headerBytes = headerFor(format, maxTokens).length;
+    this.fd = fs.openSync(this.tmpPath, 'w');
+    this.pos = this.headerBytes;
+  }
+
+  write(tokens: Uint16Array): void {
+    if (this.done) throw new Error(`TokenFileWriter(${this.path}): write after finish/abort`);
+    if (tokens.length === 0) return;
+    if (this.format === 'llmc' && this.count + tokens.length > 0x7fffffff) {
+      throw new Error(`${this.path}: an llm.c shard holds at most 2^31-1 tokens (int32 header); write smaller shards`);
+    }
+    const bytes = new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength);
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(this.fd, bytes, off, bytes.length - off, this.pos + off);
+    this.pos += bytes.length;
+    this.count += tokens.length;
+  }
+
+  finish(): { path: string; tokens: number } {
+    if (this.done) throw new Error(`TokenFileWriter(${this.path}): finish called twice`);
+    // An npy dict is re-padded to fill exactly the bytes reserved up front (the data offset stays 64-aligned).
+    const header = this.format === 'npy' ? buildNpyHeader(this.count, this.headerBytes) : headerFor(this.format, this.count);
+    if (header.length > 0) fs.writeSync(this.fd, header, 0, header.length, 0);
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.done = true;
+    fs.renameSync(this.tmpPath, this.path);
+    return { path: this.path, tokens: this.count };
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+    fs.rmSync(this.tmpPath, { force: true });
+  }
+}
+
+/** Writes a whole token array in one of the formats (atomically, through TokenFileWriter). */
+export function writeTokenFile(file: string, tokens: Uint16Array, format: TokenFormat = 'nanogpt'): void {
+  const w = new TokenFileWriter(file, format, tokens.length);
+  try {
+    w.write(tokens);
+    w.finish();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}
+
+/** nanoGPT raw uint16 `.bin` (np.memmap(dtype=np.uint16) reads it). */
+export function writeNanoGptBin(file: string, tokens: Uint16Array): void {
+  writeTokenFile(file, tokens, 'nanogpt');
+}
+/** llm.c / modded-nanogpt shard: 1024-byte header then uint16 tokens. */
+export function writeLlmcShard(file: string, tokens: Uint16Array): void {
+  writeTokenFile(file, tokens, 'llmc');
+}
+/** NumPy `.npy` v1.0, dtype '<u2', shape (n,) (np.load reads it). */
+export function writeNpy(file: string, tokens: Uint16Array): void {
+  writeTokenFile(file, tokens, 'npy');
+}

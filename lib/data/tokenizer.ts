@@ -1,0 +1,167 @@
+// GPT-2 BPE with tiktoken `encode_ordinary` semantics: special-token text such as "<|endoftext|>" is encoded as
+// ordinary bytes, never rejected. Ids match tiktoken's "gpt2" encoding (r50k_base ranks); EOT = 50256.
+// The BPE itself comes from gpt-tokenizer (pure JS, memoised merges); this file fixes the options and adds a bulk
+// path that writes documents straight into a growing Uint16Array (no number[] of the whole corpus).
+
+// gpt-tokenizer's .d.ts files use syntax newer than our TypeScript parses, so the module is required untyped with the
+// function we use declared here; it is loaded on first use (parsing the 50k ranks takes a moment).
+interface R50kApi {
+  encode(text: string, opts?: { disallowedSpecial?: Set<string> }): number[];
+}
+let r50kApi: R50kApi | null = null;
+function r50k(): R50kApi {
+  if (!r50kApi) r50kApi = require('gpt-tokenizer/cjs/encoding/r50k_base') as R50kApi;
+  return r50kApi;
+}
+
+/** <|endoftext|>: the document separator (appended by nanoGPT's OWT prep, prepended by the FineWeb preps). */
+export const EOT_TOKEN = 50256;
+/** Number of token ids in GPT-2's vocabulary (0..50256). Models pad it to 50304. */
+export const GPT2_VOCAB_SIZE = 50257;
+
+export const tokenizerInfo = {
+  name: 'gpt2',
+  implementation: 'gpt-tokenizer/encoding/r50k_base (encode_ordinary semantics)',
+  version: '4.0.0',
+  vocabSize: GPT2_VOCAB_SIZE,
+  eotToken: EOT_TOKEN,
+} as const;
+
+// An empty disallowed set turns off gpt-tokenizer's default throw on special-token text; with no allowedSpecial,
+// nothing is matched as a special token, so "<|endoftext|>" splits like any other text (tiktoken encode_ordinary).
+const ORDINARY = { disallowedSpecial: new Set<string>() };
+
+/** Token ids of `text` exactly as tiktoken's `get_encoding("gpt2").encode_ordinary(text)`. Never throws. */
+export function encodeOrdinary(text: string): number[] {
+  if (text.length === 0) return [];
+  return r50k().encode(text, ORDINARY);
+}
+
+// id -> bytes, built once from gpt-tokenizer's rank table (valid-UTF-8 tokens are stored as strings, the 344
+// partial-character tokens as byte arrays) plus EOT. Decoding joins the bytes and decodes UTF-8 once, with U+FFFD
+// for invalid sequences: tiktoken's decode (errors="replace"), also for a character cut between tokens.
+let byteTable: Uint8Array[] | null = null;
+function tokenBytesTable(): Uint8Array[] {
+  if (byteTable) return byteTable;
+  const ranks = (require('gpt-tokenizer/cjs/bpeRanks/r50k_base') as { default: Array<string | number[]> }).default;
+  const utf8 = new TextEncoder();
+  const table = ranks.map((v) => (typeof v === 'string' ? utf8.encode(v) : Uint8Array.from(v)));
+  table[EOT_TOKEN] = utf8.encode('<|endoftext|>');
+  if (table.length !== GPT2_VOCAB_SIZE) throw new Error(`GPT-2 rank table has ${table.length} entries; expected ${GPT2_VOCAB_SIZE}`);
+  byteTable = table;
+  return table;
+}
+
+/** The UTF-8 bytes of `ids` (what tiktoken's decode_bytes returns). */
+export function decodeBytes(ids: ArrayLike<number>): Uint8Array {
+  const table = tokenBytesTable();
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const t = ids[i];
+    if (!Number.isInteger(t) || t < 0 || t >= GPT2_VOCAB_SIZE) {
+      throw new Error(`decode: token id ${t} at position ${i} is outside the GPT-2 vocabulary [0, ${GPT2_VOCAB_SIZE})`);
+    }
+    n += table[t].length;
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (let i = 0; i < ids.length; i++) {
+    out.set(table[ids[i]], o);
+    o += table[ids[i]].length;
+  }
+  return out;
+}
+
+const UTF8_DECODER = new TextDecoder('utf-8');
+
+/** Text of `ids`; invalid UTF-8 (e.g. a multi-byte character cut between tokens) becomes U+FFFD, as in tiktoken. */
+export function decode(ids: ArrayLike<number>): string {
+  return UTF8_DECODER.decode(decodeBytes(ids));
+}
+
+export type EotMode = 'append' | 'prepend' | 'none';
+
+/** A Uint16Array that grows by doubling; `view()` is the filled prefix (no copy). */
+export class TokenBuffer {
+  private buf: Uint16Array;
+  length = 0;
+  constructor(initialCapacity = 1 << 16) {
+    this.buf = new Uint16Array(Math.max(16, initialCapacity));
+  }
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.length + extra) cap *= 2;
+    const next = new Uint16Array(cap);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+  push(t: number): void {
+    this.reserve(1);
+    this.buf[this.length++] = t;
+  }
+  pushAll(ids: ArrayLike<number>): void {
+    this.reserve(ids.length);
+    const b = this.buf;
+    let n = this.length;
+    for (let i = 0; i < ids.length; i++) b[n++] = ids[i];
+    this.length = n;
+  }
+  view(): Uint16Array {
+    return this.buf.subarray(0, this.length);
+  }
+  clear(): void {
+    this.length = 0;
+  }
+}
+
+/**
+ * Bulk path: tokenizes one document into `out` with its EOT ('append': ids..., EOT as nanoGPT's OWT prep;
+ * 'prepend': EOT, ids... as llm.c / build-nanogpt FineWeb preps). Returns the number of tokens written.
+ */
+export function encodeDocumentInto(out: TokenBuffer, text: string, eot: EotMode): number {
+  const before = out.length;
+  if (eot === 'prepend') out.push(EOT_TOKEN);
+  // Long documents are encoded in pieces cut at safe boundaries so that no giant number[] is built at once.
+  for (const piece of splitAtPretokenBoundaries(text, 1 << 16)) out.pushAll(encodeOrdinary(piece));
+  if (eot === 'append') out.push(EOT_TOKEN);
+  return out.length - before;
+}
+
+/** Tokenizes many documents into one Uint16Array (EOT per document as `eot`). */
+export function encodeDocuments(docs: Iterable<string>, eot: EotMode): Uint16Array {
+  const out = new TokenBuffer();
+  for (const d of docs) encodeDocumentInto(out, d, eot);
+  return out.view().slice();
+}
+
+/**
+ * Cuts `text` into pieces of about `target` UTF-16 units such that encoding the pieces separately gives exactly the
+ * ids of encoding the whole. GPT-2's pre-tokenizer regex ('s|'t|...| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)
+ * has no look-behind, and no piece can hold a non-space followed by a space, so every position where a non-space
+ * character is followed by whitespace ends a pre-token: matching after it depends only on the text after it.
+ */
+export function* splitAtPretokenBoundaries(text: string, target: number): Generator<string> {
+  let start = 0;
+  while (text.length - start > target) {
+    let cut = -1;
+    for (let i = start + target; i < text.length; i++) {
+      if (isSpace(text.charCodeAt(i)) && !isSpace(text.charCodeAt(i - 1))) {
+        cut = i;
+        break;
+      }
+    }
+    if (cut < 0) break;
+    yield text.slice(start, cut);
+    start = cut;
+  }
+  if (start < text.length) yield start === 0 ? text : text.slice(start);
+}
+
+// Exactly the \s of the JS regex gpt-tokenizer splits with (ASCII whitespace, Unicode Zs, line/paragraph
+// separators, BOM), so a cut is placed only where that regex itself must end a pre-token.
+const UNICODE_SPACE = /\s/u;
+function isSpace(c: number): boolean {
+  if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return UNICODE_SPACE.test(String.fromCharCode(c));
+}
