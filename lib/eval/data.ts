@@ -1,0 +1,259 @@
+// Task data from the user's local files (nothing is downloaded; reference/data.md §2, §5): Hugging Face schema JSONL
+// (what `load_dataset(...)[split].to_json(path)` writes), Hub parquet shards (read with hyparquet), or the raw
+// originals of data.md §3c. Every row is validated by its task: a malformed one is reported with its file and line
+// (or row) number and skipped, or refused in strict mode; never scored.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { Row, RowError, TaskName, TaskSpec } from './tasks';
+import { splitWikitextArticles } from './text';
+
+export interface DocRecord {
+  doc: Row;
+  /** file:line (JSONL) or "file row n" (parquet, JSON arrays): where the doc came from. */
+  where: string;
+}
+
+export interface Malformed {
+  where: string;
+  message: string;
+}
+
+export interface LoadedTask {
+  task: TaskName;
+  files: string[];
+  docs: DocRecord[];
+  malformed: Malformed[];
+}
+
+export interface LoadOptions {
+  /** The folder searched for the task's files (see expectedLocations). */
+  dataDir?: string;
+  /** Use this file instead of searching (JSONL, JSON, parquet, or the raw original). */
+  file?: string;
+  /** Refuse the whole task if any row is malformed (default: skip and report). */
+  strict?: boolean;
+}
+
+interface Layout {
+  /** Folders under the data dir that may hold the task (the task name first). */
+  dirs: string[];
+  /** Raw original file names (data.md §3c). */
+  raw: string[];
+  /** Sub-folders never searched (other languages / configs). */
+  exclude?: string[];
+  /** How to get the data with `datasets`, for the missing-file message. */
+  export: string;
+}
+
+const LAYOUTS: Record<TaskName, Layout> = {
+  arc_easy: { dirs: ['arc_easy', 'ARC-Easy', 'ai2_arc/ARC-Easy'], raw: ['ARC-Easy-Test.jsonl'], export: "load_dataset('allenai/ai2_arc', 'ARC-Easy')['test']" },
+  piqa: { dirs: ['piqa'], raw: ['valid.jsonl (+ valid-labels.lst)'], export: "load_dataset('baber/piqa')['validation']" },
+  sciq: { dirs: ['sciq', 'SciQ dataset-2 3'], raw: ['test.json'], export: "load_dataset('allenai/sciq')['test']" },
+  hellaswag: { dirs: ['hellaswag'], raw: ['hellaswag_val.jsonl'], export: "load_dataset('Rowan/hellaswag')['validation']" },
+  lambada_openai: {
+    dirs: ['lambada_openai', 'lambada_openai/default', 'lambada'],
+    raw: ['lambada_test.jsonl', 'lambada_test_en.jsonl'],
+    exclude: ['de', 'es', 'fr', 'it'],
+    export: "load_dataset('EleutherAI/lambada_openai', 'default')['test']",
+  },
+  winogrande: { dirs: ['winogrande', 'winogrande_xl'], raw: ['dev.jsonl'], export: "load_dataset('allenai/winogrande', 'winogrande_xl')['validation']" },
+  boolq: { dirs: ['boolq', 'BoolQ', 'super_glue/boolq'], raw: ['dev.jsonl', 'val.jsonl'], export: "load_dataset('aps/super_glue', 'boolq')['validation']" },
+  wikitext: {
+    dirs: ['wikitext', 'wikitext-2-raw-v1', 'wikitext-2-raw'],
+    raw: ['wiki.test.raw'],
+    exclude: ['wikitext-103-v1', 'wikitext-2-v1'],
+    export: "load_dataset('EleutherAI/wikitext_document_level', 'wikitext-2-raw-v1')['test']",
+  },
+};
+
+/** The paths searched for a task, in order, for messages and docs. */
+export function expectedLocations(task: TaskSpec, dataDir: string): string[] {
+  const L = LAYOUTS[task.name];
+  const s = task.dataset.split;
+  return [
+    path.join(dataDir, `${task.name}.jsonl`),
+    path.join(dataDir, `${task.name}.parquet`),
+    ...L.dirs.map((d) => path.join(dataDir, d, `${s}.jsonl | ${s}-*.parquet | ${s}.json`)),
+    ...L.raw.map((r) => path.join(dataDir, L.dirs[0], r) + ' (raw original)'),
+  ];
+}
+
+function missingMessage(task: TaskSpec, dataDir: string): string {
+  const L = LAYOUTS[task.name];
+  const d = task.dataset;
+  return (
+    `${task.name}: no data found under ${dataDir}. Looked for:\n  ${expectedLocations(task, dataDir).join('\n  ')}\n` +
+    `Expected the Hugging Face schema of ${d.path}${d.name ? ` (config ${d.name})` : ''}, split ${d.split} (${d.size} rows), one JSON object per line:\n` +
+    `  ${task.schema}\n` +
+    `For example (Python, with the datasets package): ${L.export}.to_json('${path.join(dataDir, `${task.name}.jsonl`)}')`
+  );
+}
+
+function listFiles(dir: string, depth: number, exclude: string[]): string[] {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (depth > 0 && !exclude.includes(e.name)) out.push(...listFiles(p, depth - 1, exclude));
+    } else out.push(p);
+  }
+  return out;
+}
+
+/** The files that hold a task's split under `dataDir` (all shards of the first format found), or undefined. */
+export function findTaskFiles(task: TaskSpec, dataDir: string): string[] | undefined {
+  const L = LAYOUTS[task.name];
+  for (const ext of ['.jsonl', '.json', '.parquet']) {
+    const f = path.join(dataDir, task.name + ext);
+    if (fs.existsSync(f)) return [f];
+  }
+  const split = task.dataset.split;
+  const splitName = new RegExp(`^${split}([-_.][^/]*)?\\.(jsonl|json|parquet)$`);
+  for (const d of L.dirs) {
+    const files = listFiles(path.join(dataDir, d), 2, L.exclude ?? []).filter((f) => splitName.test(path.basename(f)));
+    for (const ext of ['.jsonl', '.json', '.parquet']) {
+      const group = files.filter((f) => f.endsWith(ext));
+      if (group.length) return group;
+    }
+  }
+  for (const d of ['', ...L.dirs]) {
+    for (const r of L.raw) {
+      const f = path.join(dataDir, d, r.split(' ')[0]);
+      if (fs.existsSync(f)) return [f];
+    }
+  }
+  return undefined;
+}
+
+/** Parquet int64 columns arrive as BigInt; JSON (and the tasks) want numbers. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
+    const o: Row = {};
+    for (const [k, x] of Object.entries(v as Row)) o[k] = plain(x);
+    return o;
+  }
+  return v;
+}
+
+type RawRow = { where: string; row?: unknown; error?: string };
+
+function firstNonSpace(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(256);
+    const n = fs.readSync(fd, buf, 0, 256, 0);
+    return buf.subarray(0, n).toString('utf8').trimStart().charAt(0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function* readRows(file: string): AsyncGenerator<RawRow> {
+  const base = path.basename(file);
+  if (file.endsWith('.parquet')) {
+    // hyparquet is ESM-only; Node >= 20.19 loads it through require(esm). Lazy so plain JSONL users never load it.
+    const hp = require('hyparquet') as typeof import('hyparquet');
+    const { compressors } = require('hyparquet-compressors') as typeof import('hyparquet-compressors');
+    const bytes = fs.readFileSync(file);
+    const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    let rows: Row[];
+    try {
+      rows = (await hp.parquetReadObjects({ file: buf, compressors })) as Row[];
+    } catch (e) {
+      throw new Error(`${file}: not a readable parquet file (${(e as Error).message})`);
+    }
+    for (let i = 0; i < rows.length; i++) yield { where: `${base} row ${i + 1}`, row: plain(rows[i]) };
+    return;
+  }
+  if (file.endsWith('.json') && firstNonSpace(file) === '[') {
+    let arr: unknown;
+    try {
+      arr = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+    }
+    const a = arr as unknown[];
+    for (let i = 0; i < a.length; i++) yield { where: `${base} row ${i + 1}`, row: a[i] };
+    return;
+  }
+  // JSON lines (.jsonl, and .json as datasets' to_json writes it).
+  const rl = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of rl) {
+    line++;
+    if (!text.trim()) continue;
+    try {
+      yield { where: `${base}:${line}`, row: JSON.parse(text) };
+    } catch (e) {
+      yield { where: `${base}:${line}`, error: `not valid JSON (${(e as Error).message})` };
+    }
+  }
+}
+
+/** PIQA's raw valid.jsonl has no labels; they are one per line in valid-labels.lst beside it. */
+function piqaLabels(file: string): string[] | undefined {
+  const lst = file.replace(/\.jsonl$/, '-labels.lst');
+  if (lst === file || !fs.existsSync(lst)) return undefined;
+  const lines = fs.readFileSync(lst, 'utf8').split(/\r?\n/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/**
+ * Reads and validates a task's docs. Throws, naming the paths searched and the expected schema, when no file is
+ * found; in strict mode, also when any row is malformed.
+ */
+export async function loadTaskData(task: TaskSpec, opts: LoadOptions): Promise<LoadedTask> {
+  let files: string[] | undefined;
+  if (opts.file) {
+    if (!fs.existsSync(opts.file)) throw new Error(`${task.name}: file not found: ${opts.file}. Expected ${task.schema} per line`);
+    files = [opts.file];
+  } else if (opts.dataDir) {
+    files = findTaskFiles(task, opts.dataDir);
+    if (!files) throw new Error(missingMessage(task, opts.dataDir));
+  } else throw new Error(`${task.name}: give a data dir (--data-dir) or a file for the task`);
+
+  const out: LoadedTask = { task: task.name, files, docs: [], malformed: [] };
+  const accept = (where: string, row: unknown): void => {
+    try {
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new RowError(`expected a JSON object, got ${JSON.stringify(row)}`);
+      out.docs.push({ doc: task.toDoc(row as Row), where });
+    } catch (e) {
+      if (!(e instanceof RowError)) throw e;
+      out.malformed.push({ where, message: e.message });
+    }
+  };
+  for (const file of files) {
+    if (task.name === 'wikitext' && file.endsWith('.raw')) {
+      for (const a of splitWikitextArticles(fs.readFileSync(file, 'utf8'))) accept(`${path.basename(file)}:${a.line}`, { page: a.page });
+      continue;
+    }
+    const labels = task.name === 'piqa' ? piqaLabels(file) : undefined;
+    let n = 0;
+    for await (const r of readRows(file)) {
+      if (r.error !== undefined) {
+        out.malformed.push({ where: r.where, message: r.error });
+        continue;
+      }
+      let row = r.row;
+      if (labels && row !== null && typeof row === 'object' && (row as Row).label === undefined) {
+        const l = labels[n];
+        row = { ...(row as Row), label: l === undefined ? undefined : /^\s*[01]\s*$/.test(l) ? Number(l) : l };
+      }
+      n++;
+      accept(r.where, row);
+    }
+    if (labels && labels.length !== n) {
+      throw new Error(`${file}: ${n} rows but ${labels.length} labels in ${path.basename(file).replace(/\.jsonl$/, '-labels.lst')}; they must pair line by line`);
+    }
+  }
+  if (opts.strict && out.malformed.length) {
+    const shown = out.malformed.slice(0, 10).map((m) => `  ${m.where}: ${m.message}`);
+    throw new Error(`${task.name}: ${out.malformed.length} malformed row(s) (strict mode refuses the task):\n${shown.join('\n')}`);
+  }
+  return out;
+}
