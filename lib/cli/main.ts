@@ -6,6 +6,8 @@ import { runNotebooks, resolveNotebooks, stripNotebookOutputs } from '../noteboo
 import { SCALES, Scale, currentScale } from '../scale';
 import { parseArgs, ArgSpec } from './args';
 import { prepareCommand } from '../data/cli';
+import { evalCommand } from '../eval/cli';
+import { trainCommand } from '../train/cli';
 
 const HELP = `inheritune-lab: reproduce "When Attention Collapses" (Inheritune) in TypeScript.
 
@@ -16,6 +18,11 @@ Commands:
                          execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/
   prepare <source|owt-mini|edu-mini> [options]
                          tokenize a corpus into data/<name>/ (train.bin, val.bin, meta.json); --help for options
+  train [options]        train a GPT with checkpoints, resume and CSV logs (--preset, --data, --out, --steps, --resume, ...);
+                         --help for every option
+  eval --model DIR --tasks LIST --data-dir DIR [--limit N] [--batch-size B] [--out DIR]
+                         zero-shot downstream evaluation as lm-evaluation-harness (ARC-E, PIQA, SciQ, HellaSwag,
+                         LAMBADA, WinoGrande, BoolQ, WikiText); --help for options
   backend [--backend NAME] print which TensorFlow.js backend runs here and why
   kernel install         (re)write the project's Jupyter kernel spec under .jupyter/
   strip-notebooks        remove outputs from notebooks/*.ipynb before committing
@@ -40,6 +47,8 @@ const COMMANDS: Record<string, Command> = {
     return res.exitCode;
   },
   prepare: (argv) => prepareCommand(argv),
+  eval: (argv) => evalCommand(argv),
+  train: (argv) => trainCommand(argv),
   async backend(argv) {
     const a = parseArgs(argv, { backend: { type: 'string' } });
     const r = await initBackend({ backend: a.options.backend as string | undefined });

@@ -30,8 +30,13 @@ export interface AdamWState {
   v: Record<string, tf.Variable>;
 }
 
+// Each optimizer names its moment variables with its own id: tfjs variable names are global, and two optimizers over
+// the same parameter names (two runs in one notebook, a resumed run) must not collide.
+let nextOptimizerId = 0;
+
 export class AdamW {
   readonly config: AdamWConfig;
+  private readonly id = nextOptimizerId++;
   readonly decayRule: DecayRule;
   private state: AdamWState = { step: 0, m: {}, v: {} };
 
@@ -58,8 +63,9 @@ export class AdamW {
       const p = params[name];
       if (!p) throw new Error(`AdamW: gradient for unknown parameter '${name}'`);
       const g = grads[name];
-      const m = (this.state.m[name] ??= tf.variable(tf.zerosLike(p), false, `adamw.m.${name}`));
-      const v = (this.state.v[name] ??= tf.variable(tf.zerosLike(p), false, `adamw.v.${name}`));
+      // Inside tidy: tf.variable shares the zeros' buffer, so the zeros tensor itself must be freed (tidy keeps variables).
+      const m = (this.state.m[name] ??= tf.tidy(() => tf.variable(tf.zerosLike(p), false, this.varName('m', name))));
+      const v = (this.state.v[name] ??= tf.tidy(() => tf.variable(tf.zerosLike(p), false, this.varName('v', name))));
       tf.tidy(() => {
         const decayed = weightDecay > 0 && decays(name, p.shape, this.decayRule) ? tf.mul(p, 1 - lr * weightDecay) : p;
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
@@ -77,12 +83,17 @@ export class AdamW {
     return this.state;
   }
 
-  /** Restores moments (copied) and the step count. Shapes must match the parameters. */
+  /** Restores moments (copied: the caller may dispose its tensors) and the step count. Shapes must match the parameters. */
   setState(step: number, m: Record<string, tf.Tensor>, v: Record<string, tf.Tensor>): void {
+    if (!Number.isInteger(step) || step < 0) throw new Error(`AdamW.setState: step must be an integer >= 0, got ${step}`);
     this.dispose();
     this.state = { step, m: {}, v: {} };
-    for (const k of Object.keys(m)) this.state.m[k] = tf.variable(m[k], false, `adamw.m.${k}`);
-    for (const k of Object.keys(v)) this.state.v[k] = tf.variable(v[k], false, `adamw.v.${k}`);
+    for (const k of Object.keys(m)) this.state.m[k] = tf.variable(m[k], false, this.varName('m', k));
+    for (const k of Object.keys(v)) this.state.v[k] = tf.variable(v[k], false, this.varName('v', k));
+  }
+
+  private varName(kind: 'm' | 'v', param: string): string {
+    return `adamw${this.id}.${kind}.${param}`;
   }
 
   dispose(): void {

@@ -90,3 +90,17 @@ test('global-norm clipping scales only when the norm exceeds the limit', async (
   assert.deepEqual(Array.from(await c2.grads.b.data()), [0, 4]);
   tf.dispose([...Object.values(g), ...Object.values(c1.grads), c1.norm, ...Object.values(c2.grads), c2.norm]);
 });
+
+test('AdamW frees its moments on dispose, and two optimizers over the same parameter names coexist', async () => {
+  const start = tf.memory().numTensors;
+  const params = { 'transformer.wte.weight': tf.tidy(() => tf.variable(tf.ones([2, 2]))) };
+  const g = { 'transformer.wte.weight': tf.ones([2, 2]) };
+  const a = new AdamW();
+  const b = new AdamW(); // tfjs variable names are global: the moments must not collide
+  a.apply(params, g, 1e-3);
+  b.apply(params, g, 1e-3);
+  a.dispose();
+  b.dispose();
+  tf.dispose([params['transformer.wte.weight'], g['transformer.wte.weight']]);
+  assert.equal(tf.memory().numTensors, start);
+});
