@@ -5,8 +5,8 @@ import { showHtml, escapeHtml } from '../notebook/display';
 type ColumnTable = ReturnType<typeof aq.table>;
 
 /** A table from row objects (e.g. paper numbers beside ours). */
-export function tableFromRows(rows: Array<Record<string, unknown>>): ColumnTable {
-  return aq.from(rows);
+export function tableFromRows<Row extends object>(rows: Row[]): ColumnTable {
+  return aq.from(rows as Array<Record<string, unknown>>);
 }
 
 /** Renders a table: HTML in a notebook, aligned text elsewhere. Shows at most `limit` rows (default 50). */

@@ -1,0 +1,140 @@
+// The shared setup of the paper's GPT-2 experiments (notebooks 02-05): one reference model per scale, trained once
+// and reused, and one way to train every smaller model the same way.
+//
+// The paper: references are the authors' own GPT-2 Medium/Large/XL trained from scratch on OpenWebText for 100K steps
+// (reference/paper.md §2, §3); targets are trained with a fresh optimizer and schedule. The `paper` scale here is
+// GPT-2 Medium (24L) with the Medium hyper-parameters (394K tokens/step, lr 3e-4, warmup 2000, cosine to 1e-5).
+// `lab` and `tiny` keep every ratio that matters (targets start at L/2 and grow by 2; the same schedule shape,
+// tau = 0.9) and shrink the rest to fit a laptop CPU; their data is the embedded owt-mini corpus.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GPTConfig, PresetName, makeConfig } from '../model/config';
+import { Params, initParams } from '../model/params';
+import { ensureDataset, openDataset, DatasetInfo } from '../data/dataset';
+import { TokenSource } from '../data/source';
+import { train } from '../train/trainer';
+import { TrainResult } from '../train/trainer';
+import { readCheckpoint, latestCheckpoint } from '../train/checkpoint';
+import { Scale, byScale, currentScale } from '../scale';
+import { repoRoot } from '../notebook/kernel';
+
+export interface LabSetup {
+  scale: Scale;
+  /** Dataset name under data/ (embedded owt-mini, or the user's openwebtext). */
+  dataset: string;
+  reference: PresetName;
+  /** Model context (≤ the preset's blockSize) and training window. */
+  blockSize: number;
+  batchSize: number;
+  gradAccumSteps: number;
+  referenceSteps: number;
+  /** Steps of every smaller model (each Inheritune round, each baseline). */
+  targetSteps: number;
+  lr: number;
+  minLr: number;
+  warmupIters: number;
+  evalInterval: number;
+  /** Fixed validation batches per evaluation (deterministic, so every model is scored on the same tokens). */
+  evalBatches: number;
+  /** Rank protocol: N windows of T tokens from the validation split (paper: 100 x 100). */
+  rankN: number;
+  rankT: number;
+  seed: number;
+}
+
+export const LAB_SETUPS: Record<Scale, LabSetup> = {
+  tiny: {
+    scale: 'tiny', dataset: 'owt-mini', reference: 'tiny-8L', blockSize: 32, batchSize: 4, gradAccumSteps: 1,
+    referenceSteps: 60, targetSteps: 20, lr: 3e-3, minLr: 3e-4, warmupIters: 5, evalInterval: 20, evalBatches: 2,
+    rankN: 8, rankT: 32, seed: 1337,
+  },
+  lab: {
+    scale: 'lab', dataset: 'owt-mini', reference: 'lab-12L', blockSize: 128, batchSize: 8, gradAccumSteps: 1,
+    referenceSteps: 600, targetSteps: 200, lr: 1e-3, minLr: 1e-4, warmupIters: 50, evalInterval: 100, evalBatches: 8,
+    rankN: 100, rankT: 100, seed: 1337,
+  },
+  paper: {
+    scale: 'paper', dataset: 'openwebtext', reference: 'paper-medium-24L', blockSize: 1024, batchSize: 12,
+    gradAccumSteps: 32, referenceSteps: 100_000, targetSteps: 100_000, lr: 3e-4, minLr: 1e-5, warmupIters: 2000,
+    evalInterval: 1000, evalBatches: 200, rankN: 100, rankT: 100, seed: 1337,
+  },
+};
+
+export function labSetup(scale: Scale = currentScale()): LabSetup {
+  return byScale(LAB_SETUPS, scale);
+}
+
+/** The reference's model config at this scale (the preset with the setup's context length). */
+export function referenceConfig(s: LabSetup): Readonly<GPTConfig> {
+  return makeConfig(s.reference, { blockSize: s.blockSize });
+}
+
+export interface LabData {
+  info: DatasetInfo;
+  train: TokenSource;
+  val: TokenSource;
+}
+
+/** Prepares (first use) and opens the setup's dataset. */
+export async function labData(s: LabSetup): Promise<LabData> {
+  const info = await ensureDataset(s.dataset);
+  return { info, train: openDataset(info, 'train'), val: openDataset(info, 'val') };
+}
+
+/** Where a scale's runs live: results/lab/<scale>/<name>. */
+export function runDir(s: LabSetup, name: string): string {
+  return path.join(repoRoot(), 'results', 'lab', s.scale, name);
+}
+
+export interface TrainedModel {
+  params: Params;
+  config: Readonly<GPTConfig>;
+  result: TrainResult;
+  /** Final validation loss on the fixed batches. */
+  valLoss: number;
+  dir: string;
+}
+
+/**
+ * Trains `params` in place with the setup's recipe (fresh AdamW and schedule, fixed validation batches), in
+ * results/lab/<scale>/<name>, resuming a killed run. A finished run is not trained again.
+ */
+export async function trainLabModel(
+  s: LabSetup, data: LabData, name: string, params: Params, config: Readonly<GPTConfig>, steps: number,
+): Promise<TrainedModel> {
+  const dir = runDir(s, name);
+  const result = await train({
+    params, config, preset: name,
+    data: { train: data.train, val: data.val, batchSize: s.batchSize, blockSize: s.blockSize, name: s.dataset },
+    maxSteps: steps, gradAccumSteps: s.gradAccumSteps, seed: s.seed,
+    schedule: { lr: s.lr, minLr: s.minLr, warmupIters: Math.min(s.warmupIters, Math.max(0, steps - 1)), decayIters: steps },
+    eval: { interval: s.evalInterval, fixedBatches: s.evalBatches, randomIters: 0 },
+    outDir: dir, resume: 'auto', checkpointInterval: s.evalInterval, keepCheckpoints: 1,
+  });
+  const last = [...result.history.evals].reverse().find((e) => e.valLoss !== undefined);
+  if (!last || last.valLoss === undefined) throw new Error(`run ${name} has no validation loss`);
+  return { params, config, result, valLoss: last.valLoss, dir };
+}
+
+/**
+ * The scale's reference model, trained from scratch once (results/lab/<scale>/reference) and loaded from its final
+ * checkpoint afterwards. The caller owns the returned params.
+ */
+export async function ensureReference(s: LabSetup, data: LabData): Promise<TrainedModel> {
+  const config = referenceConfig(s);
+  const params = initParams(config, { seed: s.seed });
+  return trainLabModel(s, data, 'reference', params, config, s.referenceSteps);
+}
+
+/** True when a finished reference checkpoint exists (notebooks say whether they train or reuse it). */
+export function referenceIsTrained(s: LabSetup): boolean {
+  const dir = runDir(s, 'reference');
+  if (!fs.existsSync(dir)) return false;
+  const latest = latestCheckpoint(dir);
+  if (!latest) return false;
+  try {
+    return readCheckpoint(latest).state.step >= s.referenceSteps;
+  } catch {
+    return false;
+  }
+}
