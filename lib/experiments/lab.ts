@@ -14,6 +14,7 @@ import { ensureDataset, openDataset, DatasetInfo } from '../data/dataset';
 import { TokenSource } from '../data/source';
 import { train } from '../train/trainer';
 import { TrainResult } from '../train/trainer';
+import { DistillOptions } from '../train/distill';
 import { readCheckpoint, latestCheckpoint } from '../train/checkpoint';
 import { Scale, byScale, currentScale } from '../scale';
 import { repoRoot } from '../notebook/kernel';
@@ -98,22 +99,68 @@ export interface TrainedModel {
 /**
  * Trains `params` in place with the setup's recipe (fresh AdamW and schedule, fixed validation batches), in
  * results/lab/<scale>/<name>, resuming a killed run. A finished run is not trained again.
+ * `opts.distill` adds the knowledge-distillation loss (paper §5); validation stays the student's plain CE.
  */
 export async function trainLabModel(
   s: LabSetup, data: LabData, name: string, params: Params, config: Readonly<GPTConfig>, steps: number,
+  opts: { distill?: DistillOptions } = {},
 ): Promise<TrainedModel> {
   const dir = runDir(s, name);
-  const result = await train({
+  const release = await lockRun(dir);
+  let result: TrainResult;
+  try {
+    result = await train({
     params, config, preset: name,
     data: { train: data.train, val: data.val, batchSize: s.batchSize, blockSize: s.blockSize, name: s.dataset },
     maxSteps: steps, gradAccumSteps: s.gradAccumSteps, seed: s.seed,
     schedule: { lr: s.lr, minLr: s.minLr, warmupIters: Math.min(s.warmupIters, Math.max(0, steps - 1)), decayIters: steps },
     eval: { interval: s.evalInterval, fixedBatches: s.evalBatches, randomIters: 0 },
-    outDir: dir, resume: 'auto', checkpointInterval: s.evalInterval, keepCheckpoints: 1,
+    outDir: dir, resume: 'auto', checkpointInterval: s.evalInterval, keepCheckpoints: 1, distill: opts.distill,
   });
+  } finally {
+    release();
+  }
   const last = [...result.history.evals].reverse().find((e) => e.valLoss !== undefined);
   if (!last || last.valLoss === undefined) throw new Error(`run ${name} has no validation loss`);
   return { params, config, result, valLoss: last.valLoss, dir };
+}
+
+/**
+ * One process trains a run at a time: two notebooks started together (or a notebook and the CLI) would otherwise
+ * resume the same run directory concurrently. The second waits, then finds the run finished and reuses it.
+ * A lock left by a dead process is taken over.
+ */
+async function lockRun(dir: string): Promise<() => void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, '.lock');
+  let announced = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(lock, 'utf8'));
+      if (!isAlive(pid)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (!announced) console.log(`waiting for process ${pid}, which is training ${dir}`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false; // our own leftover (an interrupted cell): take it over
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

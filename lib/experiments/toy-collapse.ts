@@ -35,8 +35,9 @@ export interface SoftmaxRankConfig {
 
 /**
  * Paper: T 1024, hidden 2048, 32 heads × 64, batch 8 (its 64 SVDs of 1024×1024 matrices take minutes here).
- * lab shortens T only. Measured (wasm, seed 42): lab pre-softmax k* 111-113 of 256, post 1 for all 32 heads, 10 s;
- * tiny pre 26-27 of 64, post 1 for all 4 heads, 0.2 s.
+ * lab shortens T only. Measured (wasm, seed 42; notebook: pre 274-276, post 1 for all 32 heads):
+ *   paper pre 273-275, post 1 for all 32 heads, 13 min (12.6 of them in the SVDs);
+ *   lab   pre 111-113 of 256, post 1 for all 32 heads, 10 s;   tiny pre 26-27 of 64, post 1 (4 heads), 0.2 s.
  */
 export const SOFTMAX_RANK_SIZES: Record<Scale, SoftmaxRankConfig> = {
   tiny: { seed: 42, T: 64, hidden: 256, heads: 4, headDim: 64, batch: 2, tau: 0.9 },
