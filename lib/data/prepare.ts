@@ -10,6 +10,7 @@ import { TokenSource, openTokenFiles } from './source';
 import { TextDocument } from './text';
 import { Progress, fmtNum } from './progress';
 import { hashString } from '../util/rng';
+import { pidAlive } from '../util/fs';
 
 export const DATASET_META_VERSION = 1;
 
@@ -128,15 +129,6 @@ function result(dir: string, meta: DatasetMeta, skipped: boolean): PrepareResult
     meta,
     skipped,
   };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes temp / old directories of `name` left by crashed runs (their process is gone). */

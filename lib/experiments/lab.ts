@@ -18,6 +18,7 @@ import { DistillOptions } from '../train/distill';
 import { readCheckpoint, latestCheckpoint } from '../train/checkpoint';
 import { Scale, byScale, currentScale } from '../scale';
 import { repoRoot } from '../notebook/kernel';
+import { pidAlive } from '../util/fs';
 
 export interface LabSetup {
   scale: Scale;
@@ -141,7 +142,7 @@ async function lockRun(dir: string): Promise<() => void> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(fs.readFileSync(lock, 'utf8'));
-      if (!isAlive(pid)) {
+      if (pid === process.pid || !pidAlive(pid)) { // our own pid: a leftover of an interrupted cell
         fs.rmSync(lock, { force: true });
         continue;
       }
@@ -152,16 +153,6 @@ async function lockRun(dir: string): Promise<() => void> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return false; // our own leftover (an interrupted cell): take it over
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The scale's reference model, trained from scratch once (results/lab/<scale>/reference) and loaded from its final

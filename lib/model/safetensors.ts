@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fsyncDir } from '../util/fs';
 
 /** Dtypes the reader accepts. F16/BF16 are decoded to F32, I64 to I32 (checked to fit). */
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U16' | 'U8';
@@ -421,16 +422,7 @@ export function writeFileAtomic(file: string, fill: (fd: number) => void): void 
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  // Persist the rename itself (best effort: not every platform can fsync a directory).
-  let dfd: number | undefined;
-  try {
-    dfd = fs.openSync(dir, 'r');
-    fs.fsyncSync(dfd);
-  } catch {
-    // ignore
-  } finally {
-    if (dfd !== undefined) fs.closeSync(dfd);
-  }
+  fsyncDir(dir); // persist the rename itself
 }
 
 /** Writes tensors (contiguous, in sorted-name order) and string metadata to a safetensors file, atomically. */

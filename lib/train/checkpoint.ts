@@ -20,6 +20,7 @@ import { EvaluatorState } from './evaluate';
 import { SpikeState } from './guards';
 import { History } from './history';
 import { RunConfig } from './options';
+import { fsyncDir, pidAlive } from '../util/fs';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const LATEST_FILE = 'latest';
@@ -70,27 +71,6 @@ function sha256File(file: string): { bytes: number; sha256: string } {
     fs.closeSync(fd);
   }
   return { bytes, sha256: h.digest('hex') };
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // not every platform can fsync a directory
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes hidden temporary / replaced checkpoint directories left by processes that are gone. */
