@@ -110,6 +110,7 @@ export async function trainLabModel(
   const release = await lockRun(dir);
   let result: TrainResult;
   try {
+    setAsideIfRecipeChanged(dir, { setup: s, config, steps });
     result = await train({
     params, config, preset: name,
     data: { train: data.train, val: data.val, batchSize: s.batchSize, blockSize: s.blockSize, name: s.dataset },
@@ -124,6 +125,22 @@ export async function trainLabModel(
   const last = [...result.history.evals].reverse().find((e) => e.valLoss !== undefined);
   if (!last || last.valLoss === undefined) throw new Error(`run ${name} has no validation loss`);
   return { params, config, result, valLoss: last.valLoss, dir };
+}
+
+/**
+ * A run directory belongs to one recipe (setup, model config, steps). When the recipe changed since the run was
+ * made (e.g. new LAB_SETUPS values), the old directory is renamed aside rather than resumed or deleted.
+ */
+function setAsideIfRecipeChanged(dir: string, recipe: unknown): void {
+  const file = path.join(dir, 'recipe.json');
+  const text = JSON.stringify(recipe, null, 1);
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') !== text) {
+    const aside = `${dir}.old-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    console.log(`the recipe of ${path.basename(dir)} changed: keeping the old run in ${aside} and starting afresh`);
+    fs.mkdirSync(aside);
+    for (const f of fs.readdirSync(dir)) if (f !== '.lock') fs.renameSync(path.join(dir, f), path.join(aside, f));
+  }
+  fs.writeFileSync(file, text);
 }
 
 /**
