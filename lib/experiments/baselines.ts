@@ -1,0 +1,445 @@
+// Notebooks 05 and 06: Inheritune against its baselines (paper Table 2, Fig. 6, Fig. 18; reference/paper.md §5),
+// the sub-module ablation (Table 3, Fig. 19) and knowledge distillation (Fig. 17), at the scale's size.
+//
+// A method is a list of training stages (stacking has two: the small model, then the stacked one); every stage is one
+// run of the shared recipe (lab.ts trainLabModel), so a run trained by another notebook under the same name is
+// reused: 'inheritune-<l>L-r<round>' and 'random-<l>L' of notebook 04 (and 03). Every fresh tensor uses seed 5000,
+// as the authors' runs and notebook 04 do. The reference's own training cost is not counted in any method (the
+// paper does not count it either); the methods that need the trained reference say so.
+import { GPTConfig, makeConfig } from '../model/config';
+import { Params, disposeParams, numParams } from '../model/params';
+import { History } from '../train/history';
+import { DistillOptions } from '../train/distill';
+import { BuiltModel } from '../inheritune/surgery';
+import { CopyItem, DEFAULT_COPY, inheritModel } from '../inheritune/inherit';
+import { distilbertLayers, distillInit, halfWidth, hybridStacking, randomInit, stackBlocks, stackOrder } from '../inheritune/baselines';
+import { inherituneRunName, randomRunName } from './inheritune-run';
+import { LabData, LabSetup, trainLabModel } from './lab';
+
+/** The init seed of every fresh tensor (the authors' runs and notebook 04 use 5000). */
+export const INIT_SEED = 5000;
+
+// ---- the paper's numbers (OWT val loss; reference/paper.md §2, §5, §10) --------------------------------------
+
+type Cell = { layers: number; valLoss: number };
+/** Table 2 (100K steps) with the reference depth; the authors' log values are in paper.md §10. */
+export const PAPER_TABLE2: Record<'Medium' | 'Large' | 'XL', { reference: number; halfWidth: Cell; stacking: Cell; hybrid: Cell; ours: Cell }> = {
+  Medium: { reference: 24, halfWidth: { layers: 24, valLoss: 3.04 }, stacking: { layers: 16, valLoss: 2.84 }, hybrid: { layers: 16, valLoss: 2.83 }, ours: { layers: 16, valLoss: 2.81 } },
+  Large: { reference: 36, halfWidth: { layers: 36, valLoss: 3.06 }, stacking: { layers: 18, valLoss: 2.87 }, hybrid: { layers: 18, valLoss: 2.89 }, ours: { layers: 18, valLoss: 2.80 } },
+  XL: { reference: 48, halfWidth: { layers: 48, valLoss: 2.77 }, stacking: { layers: 24, valLoss: 2.65 }, hybrid: { layers: 24, valLoss: 2.64 }, ours: { layers: 24, valLoss: 2.64 } },
+};
+
+/** Fig. 6 / Table 5: Inheritune at 100K steps vs the same size from random init at 100K and 200K steps. */
+export const PAPER_FIG6: Record<'Medium' | 'Large' | 'XL', { layers: number; ours: number; random: number; random2x: number }> = {
+  Medium: { layers: 16, ours: 2.81, random: 2.86, random2x: 2.83 },
+  Large: { layers: 18, ours: 2.80, random: 2.97, random2x: 2.84 },
+  XL: { layers: 24, ours: 2.64, random: 2.69, random2x: 2.62 },
+};
+
+/** Table 3: 16L Medium from sub-modules of the first 16 blocks of the 24L reference (100K steps; step-0 from logs). */
+export const PAPER_TABLE3 = {
+  'attn+ln': { label: 'Attention (+ LayerNorm)', valLoss: 2.84, valLossAtInit: 15.01 },
+  'mlp+ln': { label: 'MLP (+ LayerNorm)', valLoss: 2.85, valLossAtInit: 15.32 },
+  'attn+mlp': { label: 'Attention + MLP, no LN', valLoss: 2.80, valLossAtInit: 10.55 },
+  inheritune: { label: 'Ours (whole block)', valLoss: 2.81, valLossAtInit: 10.38 },
+} as const;
+
+/** Fig. 17: 16L Medium students of the 24L teacher, val loss at 50K steps (alpha 0.6, temperature 1). */
+export const PAPER_KD = {
+  alpha: 0.6,
+  temperature: 1,
+  steps: '50K',
+  'kd-vanilla': { label: 'Vanilla KD (random student)', valLoss: 3.019 },
+  'kd-teacher-init': { label: 'KD, DistilBERT-style teacher init', valLoss: 3.028 },
+  random: { label: 'Vanilla training (random init, no KD)', valLoss: 2.971 },
+  inheritune: { label: 'Ours (Inheritune)', valLoss: 2.912 },
+} as const;
+
+// ---- methods ----------------------------------------------------------------------------------------------------
+
+export type MethodKey =
+  | 'inheritune' | 'random' | 'random-2x' | 'stacking' | 'hybrid-stacking' | 'half-width'
+  | 'attn+ln' | 'mlp+ln' | 'attn+mlp' | 'kd-vanilla' | 'kd-teacher-init';
+
+export interface ModelRef {
+  params: Params;
+  config: Readonly<GPTConfig>;
+}
+
+export interface Stage {
+  /** Run name (results/lab/<scale>/<run>). */
+  run: string;
+  steps: number;
+  /** Builds the stage's model from the reference, or from the previous stage's trained model (stacking). */
+  build: (ref: ModelRef, prev: ModelRef | undefined) => BuiltModel;
+  /** Train with the KD loss, the reference as teacher (paper: alpha 0.6, temperature 1). */
+  distill?: boolean;
+}
+
+export interface MethodSpec {
+  key: MethodKey;
+  label: string;
+  /** Depth and width of the final model. */
+  layers: number;
+  nEmbd: number;
+  /** One line: how the final model starts. */
+  init: string;
+  stages: Stage[];
+  /** Needs the trained reference (whose training cost no method counts). */
+  usesReference: boolean;
+}
+
+/** The run name of Inheritune at `layers` blocks: notebook 04's restart round that trains exactly this model. */
+export function inherituneRunFor(refLayers: number, layers: number): string {
+  const d = layers - Math.floor(refLayers / 2);
+  return d >= 0 && d % 2 === 0 ? inherituneRunName(layers, d / 2 + 1) : `inheritune-${layers}L`;
+}
+
+const inheritSpec = (L: number, k: number, steps: number, C: number): MethodSpec => ({
+  key: 'inheritune', label: `Inheritune ${k}L`, layers: k, nEmbd: C, usesReference: true,
+  init: `wte + reference blocks 1-${k} (whole blocks); wpe, ln_f fresh`,
+  stages: [{ run: inherituneRunFor(L, k), steps, build: (ref) => inheritModel(ref.params, ref.config, { layers: k, seed: INIT_SEED, copy: DEFAULT_COPY }) }],
+});
+
+const randomSpec = (k: number, steps: number, C: number): MethodSpec => ({
+  key: 'random', label: `random init ${k}L`, layers: k, nEmbd: C, usesReference: false, init: 'random (nanoGPT init)',
+  stages: [{ run: randomRunName(k), steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: k }), INIT_SEED) }],
+});
+
+/**
+ * Notebook 05 (Table 2, Fig. 6): at k = floor(L/2) layers, Inheritune, random init, random init for 2x the steps,
+ * stacking (q = floor(k/2) layers from scratch, duplicated to k, retrained), hybrid stacking (reference blocks
+ * 1..q duplicated to k) and half-width (all L layers, half the width and heads, leading slices of the reference).
+ */
+export function baselinePlan(refConfig: GPTConfig, steps: number): MethodSpec[] {
+  const L = refConfig.nLayer;
+  const k = Math.floor(L / 2);
+  const q = Math.floor(k / 2);
+  const C = refConfig.nEmbd;
+  if (q < 1) throw new Error(`the baselines need a reference of at least 4 layers (stacking trains L/4 layers first), got ${L}`);
+  return [
+    inheritSpec(L, k, steps, C),
+    randomSpec(k, steps, C),
+    {
+      key: 'random-2x', label: `random init ${k}L, 2x steps`, layers: k, nEmbd: C, usesReference: false, init: 'random, trained twice as long',
+      stages: [{ run: `${randomRunName(k)}-2x`, steps: 2 * steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: k }), INIT_SEED) }],
+    },
+    {
+      key: 'stacking', label: `stacking ${q}L → ${k}L`, layers: k, nEmbd: C, usesReference: false,
+      init: `${q}L trained from scratch, blocks [${stackOrder(q, k).map((i) => i + 1).join(', ')}] of it, retrained`,
+      stages: [
+        { run: `stacking-${q}L`, steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: q }), INIT_SEED) },
+        { run: `stacking-${q}to${k}L`, steps, build: (_ref, prev) => stackBlocks(must(prev).params, must(prev).config, { order: stackOrder(q, k), seed: INIT_SEED }) },
+      ],
+    },
+    {
+      key: 'hybrid-stacking', label: `hybrid stacking ${k}L`, layers: k, nEmbd: C, usesReference: true,
+      init: `wte + reference blocks [${stackOrder(q, k).map((i) => i + 1).join(', ')}]`,
+      stages: [{ run: `hybrid-stacking-${k}L`, steps, build: (ref) => hybridStacking(ref.params, ref.config, { seed: INIT_SEED, smallLayers: q, targetLayers: k }) }],
+    },
+    {
+      key: 'half-width', label: `half-width ${L}L`, layers: L, nEmbd: C / 2, usesReference: true,
+      init: `every tensor of the reference, leading half of each width (n_embd ${C} → ${C / 2})`,
+      stages: [{ run: `half-width-${L}L`, steps, build: (ref) => halfWidth(ref.params, ref.config, { seed: INIT_SEED }) }],
+    },
+  ];
+}
+
+function must(prev: ModelRef | undefined): ModelRef {
+  if (!prev) throw new Error('this stage builds on the previous stage, but it is the first one');
+  return prev;
+}
+
+/** Default depth of notebook 06: floor(L/2) + 2 (the paper's 16 of 24 is L/2 + 4; lab: 8 of 12 = the same 2/3). */
+export function ablationLayers(refLayers: number): number {
+  return Math.min(refLayers, Math.floor(refLayers / 2) + 2);
+}
+
+/** Notebook 06, Table 3: the first m reference blocks with copy 'attn+ln', 'mlp+ln', 'attn+mlp' vs the whole block. */
+export function ablationPlan(refConfig: GPTConfig, steps: number, m = ablationLayers(refConfig.nLayer)): MethodSpec[] {
+  const L = refConfig.nLayer;
+  const C = refConfig.nEmbd;
+  const part = (key: 'attn+ln' | 'mlp+ln' | 'attn+mlp', run: string): MethodSpec => ({
+    key, label: `${PAPER_TABLE3[key].label}, ${m}L`, layers: m, nEmbd: C, usesReference: true,
+    init: `wte + ${key} of reference blocks 1-${m}; the rest fresh`,
+    stages: [{ run: `ablation-${run}-${m}L`, steps, build: (ref) => inheritModel(ref.params, ref.config, { layers: m, seed: INIT_SEED, copy: ['wte', key] as CopyItem[] }) }],
+  });
+  return [inheritSpec(L, m, steps, C), part('attn+mlp', 'attn-mlp'), part('attn+ln', 'attn-ln'), part('mlp+ln', 'mlp-ln')];
+}
+
+/**
+ * DistilBERT-style student layers for an m-layer student of an L-layer teacher: every other teacher block
+ * (0, 2, ...), then m - ceil(L/2) consecutive blocks from 3L/4 (paper, 16 of 24: [0, 2, ..., 22, 18, 19, 20, 21]).
+ */
+export function studentLayers(L: number, m: number): number[] {
+  const base = Math.ceil(L / 2);
+  if (!Number.isInteger(m) || m < base || m > L) throw new Error(`the DistilBERT-style student needs ${base}..${L} layers (every other teacher block, then extra ones), got ${m}`);
+  const extra = m - base;
+  const start = Math.min(Math.floor((3 * L) / 4), L - extra);
+  return distilbertLayers(L, { every: 2, extra: Array.from({ length: extra }, (_, i) => start + i) });
+}
+
+/** Notebook 06, Fig. 17: vanilla KD, KD with the DistilBERT-style init, vanilla training, Inheritune; m layers each. */
+export function distillPlan(refConfig: GPTConfig, steps: number, m = ablationLayers(refConfig.nLayer)): MethodSpec[] {
+  const L = refConfig.nLayer;
+  const C = refConfig.nEmbd;
+  const layers = studentLayers(L, m);
+  return [
+    inheritSpec(L, m, steps, C),
+    randomSpec(m, steps, C),
+    {
+      key: 'kd-vanilla', label: `vanilla KD ${m}L`, layers: m, nEmbd: C, usesReference: true, init: 'random; KD loss from the reference',
+      stages: [{ run: `kd-vanilla-${m}L`, steps, distill: true, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: m }), INIT_SEED) }],
+    },
+    {
+      key: 'kd-teacher-init', label: `KD + teacher init ${m}L`, layers: m, nEmbd: C, usesReference: true,
+      init: `wte + reference blocks [${layers.map((i) => i + 1).join(', ')}]; KD loss from the reference`,
+      stages: [{ run: `kd-teacher-init-${m}L`, steps, distill: true, build: (ref) => distillInit(ref.params, ref.config, { seed: INIT_SEED, layers }) }],
+    },
+  ];
+}
+
+// ---- running ------------------------------------------------------------------------------------------------
+
+export interface StageOutcome {
+  valLoss: number;
+  history: History;
+  /** Optimizer steps and tokens per step of the run. */
+  steps: number;
+  tokensPerStep: number;
+}
+
+/** Trains a stage's model in place (the caller keeps owning the params). */
+export type StageTrainFn = (run: string, params: Params, config: Readonly<GPTConfig>, steps: number, distill?: DistillOptions) => Promise<StageOutcome>;
+
+/** The lab's trainer: trainLabModel (reuses finished runs by name). */
+export function labStageTrainer(s: LabSetup, data: LabData): StageTrainFn {
+  return async (run, params, config, steps, distill) => {
+    const r = await trainLabModel(s, data, run, params, config, steps, { distill });
+    return { valLoss: r.valLoss, history: r.result.history, steps: r.result.steps, tokensPerStep: r.result.runConfig.tokensPerStep };
+  };
+}
+
+export interface StageResult {
+  run: string;
+  layers: number;
+  params: number;
+  steps: number;
+  tokens: number;
+  valLossAtInit: number;
+  valLoss: number;
+  history: History;
+  notes: string[];
+}
+
+export interface MethodResult {
+  key: MethodKey;
+  label: string;
+  layers: number;
+  nEmbd: number;
+  init: string;
+  usesReference: boolean;
+  /** Parameters of the final model (tied head counted once) and without wte/wpe. */
+  params: number;
+  nonEmbeddingParams: number;
+  stages: StageResult[];
+  /** Totals over the stages. */
+  steps: number;
+  tokens: number;
+  /** Training compute ≈ Σ 6·N·D (+ 2·N_teacher·D for the KD teacher's forward passes). */
+  flops: number;
+  /** The final stage's validation loss before and after training. */
+  valLossAtInit: number;
+  valLoss: number;
+  notes: string[];
+}
+
+/** Trains a method's stages in order and disposes every model; only numbers and histories are kept. */
+export async function runMethod(spec: MethodSpec, ref: ModelRef, trainFn: StageTrainFn, o: { onStage?: (stage: Stage, i: number) => void } = {}): Promise<MethodResult> {
+  const teacherParams = numParams(ref.params);
+  const stages: StageResult[] = [];
+  let prev: BuiltModel | undefined;
+  let flops = 0;
+  let nonEmb = 0;
+  try {
+    for (const [i, stage] of spec.stages.entries()) {
+      o.onStage?.(stage, i);
+      const built = stage.build(ref, prev);
+      if (prev) disposeParams(prev.params);
+      prev = built;
+      const distill: DistillOptions | undefined = stage.distill
+        ? { teacher: ref.params, teacherConfig: ref.config, alpha: PAPER_KD.alpha, temperature: PAPER_KD.temperature }
+        : undefined;
+      const r = await trainFn(stage.run, built.params, built.config, stage.steps, distill);
+      if (!Number.isFinite(r.valLoss)) throw new Error(`run ${stage.run} ended with validation loss ${r.valLoss}`);
+      const n = numParams(built.params);
+      const tokens = r.steps * r.tokensPerStep;
+      flops += 6 * n * tokens + (distill ? 2 * teacherParams * tokens : 0);
+      nonEmb = n - built.params['transformer.wte.weight'].size - built.params['transformer.wpe.weight'].size;
+      stages.push({
+        run: stage.run, layers: built.config.nLayer, params: n, steps: r.steps, tokens, valLoss: r.valLoss,
+        valLossAtInit: r.history.evals.find((e) => e.step === 0)?.valLoss ?? NaN, history: r.history, notes: built.notes,
+      });
+    }
+  } finally {
+    if (prev) disposeParams(prev.params);
+  }
+  const last = stages[stages.length - 1];
+  return {
+    key: spec.key, label: spec.label, layers: spec.layers, nEmbd: spec.nEmbd, init: spec.init, usesReference: spec.usesReference,
+    params: last.params, nonEmbeddingParams: nonEmb, stages,
+    steps: stages.reduce((a, s) => a + s.steps, 0), tokens: stages.reduce((a, s) => a + s.tokens, 0), flops,
+    valLossAtInit: last.valLossAtInit, valLoss: last.valLoss, notes: [...new Set(stages.flatMap((s) => s.notes))],
+  };
+}
+
+/** One history per method for lossCurveFigure: the stages one after another on a cumulative step axis. */
+export function methodHistory(r: MethodResult): History {
+  if (r.stages.length === 1) return r.stages[0].history;
+  const out: History = { steps: [], evals: [] };
+  let offset = 0;
+  for (const s of r.stages) {
+    out.steps.push(...s.history.steps.map((x) => ({ ...x, step: x.step + offset })));
+    out.evals.push(...s.history.evals.map((e) => ({ ...e, step: e.step + offset })));
+    offset += s.steps;
+  }
+  return out;
+}
+
+export function methodHistories(results: readonly MethodResult[]): Record<string, History> {
+  return Object.fromEntries(results.map((r) => [r.label, methodHistory(r)]));
+}
+
+// ---- tables and verdicts ----------------------------------------------------------------------------------------
+
+const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+const d3 = (v: number) => (Math.abs(v) < 0.0005 ? '±0.000' : (v > 0 ? '+' : '') + v.toFixed(3));
+const byKey = (rs: readonly MethodResult[], k: MethodKey) => rs.find((r) => r.key === k);
+
+/** Ours: one row per method, with its total cost relative to Inheritune's. */
+export function methodsTable(results: readonly MethodResult[]): Array<Record<string, string | number>> {
+  const ours = byKey(results, 'inheritune');
+  return results.map((r) => ({
+    method: r.label, layers: r.layers, width: r.nEmbd, params: r.params, 'non-emb. params': r.nonEmbeddingParams,
+    steps: r.steps, tokens: r.tokens, 'compute 6ND': ours ? `${(r.flops / ours.flops).toFixed(2)}x Inheritune` : r.flops,
+    'val @ step 0': r.valLossAtInit, val: r.valLoss, 'Δ vs Inheritune': ours ? d3(r.valLoss - ours.valLoss) : '',
+    'uses reference': r.usesReference ? 'yes' : 'no',
+  }));
+}
+
+/** Ours beside Table 2 (warm starts) and Table 5 / Fig. 6 (random init, 1x and 2x steps). */
+export function baselinesPaperRows(results: readonly MethodResult[]): Array<Record<string, string | number>> {
+  const paper = (k: MethodKey, size: 'Medium' | 'Large' | 'XL'): string => {
+    const t = PAPER_TABLE2[size];
+    const f = PAPER_FIG6[size];
+    const cell = (c: Cell) => `${c.layers}L ${c.valLoss.toFixed(2)}`;
+    switch (k) {
+      case 'inheritune': return cell(t.ours);
+      case 'stacking': return cell(t.stacking);
+      case 'hybrid-stacking': return cell(t.hybrid);
+      case 'half-width': return cell(t.halfWidth);
+      case 'random': return `${f.layers}L ${f.random.toFixed(2)}`;
+      case 'random-2x': return `${f.layers}L ${f.random2x.toFixed(2)} (200K)`;
+      default: return '';
+    }
+  };
+  return results.map((r) => ({
+    method: r.label, 'ours: layers': r.layers, 'ours: steps': r.steps, 'ours: val': r.valLoss,
+    'paper Medium (24L ref)': paper(r.key, 'Medium'), 'paper Large (36L ref)': paper(r.key, 'Large'), 'paper XL (48L ref)': paper(r.key, 'XL'),
+  }));
+}
+
+function rankLine(results: readonly MethodResult[]): string {
+  return [...results].sort((a, b) => a.valLoss - b.valLoss).map((r) => `${r.label} ${f3(r.valLoss)}`).join(' < ');
+}
+
+/**
+ * Notebook 05's verdict from our numbers: (1) is Inheritune the best warm start (Table 2: best or tied in every
+ * size)? (2) does it match or beat random init trained 2x as long (Fig. 6: Medium and Large yes, XL 2.64 vs 2.62)?
+ * Differences within `minEffect` nats count as ties (one seed per run).
+ */
+export function baselinesVerdict(results: readonly MethodResult[], o: { minEffect?: number } = {}): string[] {
+  const eps = o.minEffect ?? 0.01;
+  const ours = byKey(results, 'inheritune');
+  if (!ours) throw new Error('the verdict needs the Inheritune run');
+  const warm = results.filter((r) => ['stacking', 'hybrid-stacking', 'half-width'].includes(r.key));
+  const lines = [`Validation loss, best first: ${rankLine(results)}.`];
+  if (warm.length) {
+    const best = warm.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+    const gap = best.valLoss - ours.valLoss;
+    lines.push(gap > eps
+      ? `Inheritune beats every warm-start baseline; the best of them, ${best.label}, is ${gap.toFixed(3)} nats worse (paper Table 2: Inheritune best or tied for Medium, Large and XL).`
+      : gap >= -eps
+        ? `Inheritune ties the best warm-start baseline, ${best.label} (Δ ${d3(gap)} nats, within ${eps}); the paper has Inheritune best for Medium and Large and tied with hybrid stacking for XL.`
+        : `Unlike the paper, ${best.label} beats Inheritune by ${(-gap).toFixed(3)} nats at this scale.`);
+  }
+  const r1 = byKey(results, 'random');
+  const r2 = byKey(results, 'random-2x');
+  if (r1) lines.push(`Against random init with the same steps: ${d3(ours.valLoss - r1.valLoss)} nats (${ours.valLoss < r1.valLoss - eps ? 'Inheritune better' : ours.valLoss > r1.valLoss + eps ? 'Inheritune worse' : 'a tie'}; paper Medium 2.81 vs 2.86).`);
+  if (r2) {
+    const d = ours.valLoss - r2.valLoss;
+    lines.push(`Fig. 6: Inheritune after ${ours.steps} steps vs random init after ${r2.steps} steps: ${f3(ours.valLoss)} vs ${f3(r2.valLoss)} (Δ ${d3(d)}): ` +
+      (d < -eps ? 'Inheritune is better with half the steps' : d <= eps ? 'Inheritune matches it with half the steps' : 'random init with twice the steps is better') +
+      ' (paper: Medium 2.81 vs 2.83, Large 2.80 vs 2.84, XL 2.64 vs 2.62).');
+  }
+  const st = byKey(results, 'stacking');
+  if (st) lines.push(`Cost: stacking trains ${st.steps} steps in total (${(st.flops / ours.flops).toFixed(2)}x Inheritune's compute); random 2x ${r2 ? `${(r2.flops / ours.flops).toFixed(2)}x` : 'n/a'}. Inheritune, hybrid stacking and half-width also need the trained reference.`);
+  lines.push(`One seed per run: differences under ${eps} nats are within noise.`);
+  return lines;
+}
+
+/** Table 3 rows: our val loss at step 0 and at the end beside the paper's. */
+export function ablationRows(results: readonly MethodResult[]): Array<Record<string, string | number>> {
+  return results.map((r) => {
+    const p = (PAPER_TABLE3 as Record<string, { label: string; valLoss: number; valLossAtInit: number } | undefined>)[r.key];
+    return { init: r.label, 'ours: val @ step 0': r.valLossAtInit, 'ours: val': r.valLoss, 'paper 16L: val @ step 0': p ? p.valLossAtInit : '', 'paper 16L: val': p ? p.valLoss : '' };
+  });
+}
+
+/** Table 3's claim: copying attention AND MLP (with or without the LayerNorms) beats copying either alone. */
+export function ablationVerdict(results: readonly MethodResult[], o: { minEffect?: number } = {}): string[] {
+  const eps = o.minEffect ?? 0.01;
+  const get = (k: MethodKey) => {
+    const r = byKey(results, k);
+    if (!r) throw new Error(`the ablation verdict needs the '${k}' run`);
+    return r;
+  };
+  const both = Math.min(get('inheritune').valLoss, get('attn+mlp').valLoss);
+  const single = Math.min(get('attn+ln').valLoss, get('mlp+ln').valLoss);
+  const lines = [`Validation loss, best first: ${rankLine(results)} (paper: attn+MLP no LN 2.80 < whole block 2.81 < attn+LN 2.84 < MLP+LN 2.85).`];
+  lines.push(single - both > eps
+    ? `As in the paper, inheriting attention and MLP together beats inheriting either alone, by ${(single - both).toFixed(3)} nats (best of each group).`
+    : `Unlike the paper, inheriting attention and MLP together does not beat inheriting one sub-module alone by more than ${eps} nats (Δ ${d3(single - both)}).`);
+  const ln = get('inheritune').valLoss - get('attn+mlp').valLoss;
+  lines.push(`Copying the LayerNorms too changes the loss by ${d3(ln)} nats (paper: +0.01, 2.81 vs 2.80).`);
+  return lines;
+}
+
+/** Fig. 17 rows: ours beside the paper's 50K-step values. */
+export function distillRows(results: readonly MethodResult[]): Array<Record<string, string | number>> {
+  const ours = byKey(results, 'inheritune');
+  return results.map((r) => {
+    const p = (PAPER_KD as unknown as Record<string, { label: string; valLoss: number } | undefined>)[r.key];
+    return {
+      method: r.label, 'ours: steps': r.steps, 'compute 6ND (+2ND teacher)': ours ? `${(r.flops / ours.flops).toFixed(2)}x Inheritune` : r.flops,
+      'ours: val @ step 0': r.valLossAtInit, 'ours: val (student CE)': r.valLoss, [`paper 16L @ ${PAPER_KD.steps}`]: p ? p.valLoss : '',
+    };
+  });
+}
+
+/** Fig. 17's claim: Inheritune beats both KD variants and vanilla training (paper: 2.912 vs 3.019, 3.028, 2.971). */
+export function distillVerdict(results: readonly MethodResult[], o: { minEffect?: number } = {}): string[] {
+  const eps = o.minEffect ?? 0.01;
+  const ours = byKey(results, 'inheritune');
+  if (!ours) throw new Error('the distillation verdict needs the Inheritune run');
+  const others = results.filter((r) => r !== ours);
+  const lines = [`Validation loss (student CE only), best first: ${rankLine(results)} (paper at 50K: ours 2.912 < vanilla 2.971 < vanilla KD 3.019 < KD + teacher init 3.028).`];
+  const beaten = others.filter((r) => r.valLoss > ours.valLoss + eps);
+  lines.push(beaten.length === others.length
+    ? `As in the paper, Inheritune beats every KD variant and vanilla training (by at least ${Math.min(...others.map((r) => r.valLoss - ours.valLoss)).toFixed(3)} nats).`
+    : `Inheritune does not beat ${others.filter((r) => !beaten.includes(r)).map((r) => r.label).join(', ')} by more than ${eps} nats at this scale.`);
+  const kd = byKey(results, 'kd-vanilla');
+  const van = byKey(results, 'random');
+  if (kd && van) lines.push(`Vanilla KD vs vanilla training: ${d3(kd.valLoss - van.valLoss)} nats (paper: +0.048, KD worse at 50K steps).`);
+  return lines;
+}
