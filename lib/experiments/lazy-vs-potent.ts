@@ -302,8 +302,11 @@ export function lazyPotentVerdict(
     const byRank = [...inherited].sort((a, b) => b.avgRank - a.avgRank).map((r) => r.label);
     const byLoss = [...inherited].sort((a, b) => a.valLoss - b.valLoss).map((r) => r.label);
     const same = byRank.every((l, i) => l === byLoss[i]);
+    const ranks = inherited.map((r) => r.avgRank);
+    const spread = Math.max(...ranks) - Math.min(...ranks);
     lines.push(`Inherited groups by AvgRank (high to low): ${byRank.join(', ')}; by val loss (low to high): ${byLoss.join(', ')}` +
-      (same ? ' — the same order, as the paper\'s "higher AvgRank wins".' : ' — a different order.'));
+      (same ? ' — the same order, as the paper\'s "higher AvgRank wins"' : ' — a different order') +
+      (spread < 1 ? ` (but their AvgRanks differ by only ${spread.toFixed(2)}, so the order says little).` : '.'));
   }
   const word = outcome === 'reproduces' ? 'REPRODUCES' : outcome === 'partly' ? 'PARTLY reproduces: potent beats lazy, but lazy is not ≈ random' : 'does NOT reproduce';
   lines.push(`Verdict at this scale: the claim ${word}. One seed per arm: differences near ${minEffect} nats are within noise.`);
