@@ -94,8 +94,9 @@ export function rankVerdict(m: MeasureResult, nLayer: number): string[] {
       ? `Lazy layers (MaxRank = 1 exactly): ${lazy.join(', ')}.`
       : `No layer is exactly rank-1 (MaxRank = 1); layers with MaxRank < 2: ${nearLazy.length ? nearLazy.join(', ') : 'none'}.`,
   ];
-  out.push(late < early
-    ? 'As in the paper, the deeper half attends with lower rank than the first half.'
-    : 'Unlike the paper, the deeper half does NOT have lower rank than the first half at this scale.');
+  // A difference of a fraction of a rank is noise at N windows, not the collapse the paper reports.
+  if (late <= 0.5 * early) out.push('As in the paper, the deeper half attends with much lower rank than the first half.');
+  else if (late < early - Math.max(0.5, 0.1 * early)) out.push('The deeper half attends with lower rank than the first half, but far from the collapse (about 1) the paper reports.');
+  else out.push('Unlike the paper, the deeper half does NOT attend with clearly lower rank than the first half at this scale: no collapse is visible in this model.');
   return out;
 }
