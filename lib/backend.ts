@@ -9,6 +9,7 @@
 // Force one with INHERITUNE_BACKEND=<name> or initBackend({ backend: '<name>' }).
 import * as tf from '@tensorflow/tfjs';
 import { registerMissingKernels } from './backend/kernels';
+import { enableNativeKernels, nativeStatus, NativeStatus } from './backend/native';
 
 export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -32,6 +33,8 @@ export interface BackendReport {
   /** True where only plain 2-D non-transposed matMul is fast (wasm, cpu): the model then uses its 2-D path. */
   prefersPlain2DMatMul: boolean;
   tfjsVersion: string;
+  /** Native kernels (OpenBLAS addon) on the wasm backend: on, or why not (lib/backend/native). */
+  native: NativeStatus;
 }
 
 let current: BackendReport | undefined;
@@ -105,6 +108,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     attempts.push(reason === undefined ? { name: cand.name, ok: true } : { name: cand.name, ok: false, reason });
     if (reason !== undefined) continue;
     registerMissingKernels(cand.tfjsName);
+    const native = cand.tfjsName === 'wasm' ? enableNativeKernels() : { enabled: false, detail: `not used on ${cand.name}`, kernels: [] };
     silenceNodeBanner();
     const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
     current = {
@@ -116,6 +120,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       attempts,
       prefersPlain2DMatMul: cand.tfjsName === 'wasm' || cand.tfjsName === 'cpu',
       tfjsVersion: tf.version.tfjs,
+      native,
     };
     if (options.log) console.log(formatBackendReport(current));
     return current;
@@ -157,7 +162,8 @@ export async function availableBackends(): Promise<BackendName[]> {
 
 /** One line: which backend runs, why, and the tfjs version. */
 export function formatBackendReport(r: BackendReport): string {
-  return `backend: ${r.name} (tfjs '${r.tfjsName}' ${r.tfjsVersion}); ${r.why}`;
+  const native = r.tfjsName === 'wasm' ? ` (native kernels: ${nativeStatus().detail})` : '';
+  return `backend: ${r.name}${native} (tfjs '${r.tfjsName}' ${r.tfjsVersion}); ${r.why}`;
 }
 
 // The cpu backend prints a "looks like you are running TensorFlow.js in Node.js" banner into the first notebook cell

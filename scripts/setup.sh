@@ -35,6 +35,27 @@ else
   log "Debian packages present"
 fi
 
+# ---- Optional: native kernels for the wasm backend (native/, lib/backend/native.ts) -------------------------------
+# An N-API addon over Debian's OpenBLAS that replaces wasm's matMul, softmax, elementwise, reduction and copy kernels
+# (several times faster training; `npm run bench` measures it). Skipped with INHERITUNE_NATIVE=0. If it cannot be
+# built, setup carries on and everything runs on plain wasm; `backend` below then says why.
+build_native() {
+  local addon=native/build/Release/inheritune_native.node
+  if [ -f "$addon" ] && [ -z "$(find native/src native/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+    log "native kernels up to date"; return 0
+  fi
+  if ! sh native/find-blas.sh include >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
+    local SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    log "apt-get install libopenblas-openmp-dev g++ make (native kernels)"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        libopenblas-openmp-dev g++ make >/dev/null; } || { log "could not install OpenBLAS: native kernels skipped"; return 0; }
+  fi
+  log "building native kernels (npm run build:native)"
+  bash scripts/build-native.sh >/tmp/inheritune-build-native.log 2>&1 ||
+    log "native kernels not built (log: /tmp/inheritune-build-native.log); continuing on plain wasm"
+}
+if [ "${INHERITUNE_NATIVE:-}" = "0" ]; then log "native kernels skipped (INHERITUNE_NATIVE=0)"; else build_native; fi
+
 # The project kernel (tslab started at the repository root), under .jupyter/ in this checkout.
 node_modules/.bin/tsx lib/cli/main.ts kernel install
 node_modules/.bin/tsx lib/cli/main.ts backend

@@ -1,0 +1,208 @@
+// `npm run bench`: training-step time of the issue-8 configs A-D on every backend path available here, next to
+// PyTorch's numbers measured on this machine kind, plus the rank-analysis protocol on config C's model.
+//   npm run bench [-- --quick] [--configs A,D] [--full] [--no-rank] [--both-models] [--out results/bench/x.json]
+// CPU ms = process CPU time per step (all threads): on a busy machine, a 1-thread run's CPU time is what its step
+// would take on an idle core; the load average is printed so that wall times can be judged.
+// Each run is a child process (bench/train-step.ts, bench/rank-protocol.ts), so peak RSS is per run.
+// A step = forward + backward (tf.variableGrads over lib/model/gpt lossFn) + AdamW (lib/train/adamw), loss read back.
+// GFLOP/s = stepFlops / step time with stepFlops = 6·N·tokens + 6·L·B·T²·C (bench/common.ts): N parameters (tied
+// wte counted once, wpe included), the attention products counted in full (masked half too), AdamW/elementwise not.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BENCH_CONFIGS, ConfigKey } from './common';
+import type { StepResult } from './train-step';
+import { loadAddon, defaultThreads } from '../lib/backend/native';
+
+const argv = process.argv.slice(2);
+const has = (f: string): boolean => argv.includes(`--${f}`);
+function arg(name: string, dflt: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
+}
+
+interface PathSpec {
+  name: string;
+  backend: string;
+  native: boolean;
+  threads: number;
+  model: 'fast' | 'plain';
+}
+
+interface RunPlan {
+  warmup: number;
+  steps: number;
+  budgetS: number;
+}
+
+const ROOT = path.resolve(__dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+function child(script: string, args: string[]): { out?: Record<string, unknown>; error?: string } {
+  try {
+    const stdout = execFileSync(TSX, [path.join(ROOT, 'bench', script), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 << 20,
+    });
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    if (!line) return { error: 'no RESULT line' };
+    return { out: JSON.parse(line.slice(7)) };
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    const msg = (err.stderr ?? '').split('\n').find((l) => l.startsWith('ERROR ')) ?? err.message.split('\n')[0];
+    return { error: msg.replace(/^ERROR /, '') };
+  }
+}
+
+function stats(xs: number[]): { median: number; min: number; max: number } {
+  const s = xs.slice().sort((a, b) => a - b);
+  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { median, min: s[0], max: s[s.length - 1] };
+}
+
+/** Best-of-3 sgemm GFLOP/s of a 1536³ product through the addon (the machine's matMul peak), per thread count. */
+function measurePeak(threadCounts: number[]): Record<number, number> {
+  const { addon } = loadAddon();
+  const out: Record<number, number> = {};
+  if (!addon) return out;
+  const n = 1536;
+  const a = new Float32Array(n * n).map((_, i) => ((i * 7) % 13) / 13 - 0.5);
+  const b = new Float32Array(n * n).map((_, i) => ((i * 5) % 11) / 11 - 0.5);
+  const c = new Float32Array(n * n);
+  for (const t of threadCounts) {
+    addon.setThreads(t);
+    let best = Infinity;
+    for (let r = 0; r < 4; r++) {
+      const t0 = performance.now();
+      addon.gemm(a, b, c, null, 1, n, n, n, false, false, null, null, 0);
+      const ms = performance.now() - t0;
+      if (r > 0) best = Math.min(best, ms);
+    }
+    out[t] = (2 * n * n * n) / (best * 1e6);
+  }
+  return out;
+}
+
+function tfjsNodeInstalled(): boolean {
+  try {
+    require.resolve('@tensorflow/tfjs-node/package.json');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  const quick = has('quick');
+  const full = has('full');
+  const cores = defaultThreads();
+  const configs = arg('configs', quick ? 'D,A' : 'D,A,B,C').split(',').map((s) => s.trim().toUpperCase() as ConfigKey);
+  const nativeOk = process.env.INHERITUNE_NATIVE !== '0' && !!loadAddon().addon;
+  const nativeWhy = process.env.INHERITUNE_NATIVE === '0' ? 'disabled by INHERITUNE_NATIVE=0' : loadAddon().reason;
+  const nativeModel = arg('native-model', 'fast') === 'plain' ? 'plain' : 'fast';
+  const threadCounts = [...new Set([1, cores])];
+
+  const paths: PathSpec[] = [];
+  if (!quick) paths.push({ name: 'wasm plain', backend: 'wasm', native: false, threads: 1, model: 'plain' });
+  paths.push({ name: 'wasm fast', backend: 'wasm', native: false, threads: 1, model: 'fast' });
+  if (nativeOk) {
+    for (const t of threadCounts) {
+      paths.push({ name: `native ${t}T`, backend: 'wasm', native: true, threads: t, model: nativeModel });
+      if (has('both-models')) {
+        const other = nativeModel === 'fast' ? 'plain' : 'fast';
+        paths.push({ name: `native ${t}T ${other}`, backend: 'wasm', native: true, threads: t, model: other });
+      }
+    }
+  }
+  if (tfjsNodeInstalled()) paths.push({ name: 'tfjs-node', backend: 'node', native: false, threads: cores, model: 'plain' });
+
+  const plans: Record<ConfigKey, RunPlan> = quick
+    ? { D: { warmup: 1, steps: 5, budgetS: 30 }, A: { warmup: 1, steps: 2, budgetS: 40 }, B: { warmup: 1, steps: 2, budgetS: 40 }, C: { warmup: 1, steps: 1, budgetS: 60 } }
+    : { D: { warmup: 2, steps: 10, budgetS: 60 }, A: { warmup: 1, steps: 3, budgetS: 90 }, B: { warmup: 1, steps: 3, budgetS: 90 }, C: { warmup: 1, steps: 3, budgetS: 120 } };
+
+  console.log(`inheritune-lab bench: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`native kernels: ${nativeOk ? 'built' : `unavailable (${nativeWhy})`}; tfjs-node: ${tfjsNodeInstalled() ? 'installed' : 'not installed'}`);
+  const peak = measurePeak(threadCounts);
+  const peakText = Object.entries(peak).map(([t, g]) => `${g.toFixed(1)} GFLOP/s with ${t} thread${t === '1' ? '' : 's'}`).join(', ');
+  console.log(`machine sgemm peak (OpenBLAS 1536³): ${peakText || 'not measured (no native addon)'}`);
+
+  const rows: Array<Record<string, unknown>> = [];
+  const header = `${'cfg'.padEnd(4)}${'path'.padEnd(18)}${'ms/step median (min-max)'.padEnd(28)}${'steps'.padStart(6)}${'tok/s'.padStart(8)}${'GFLOP/s'.padStart(9)}${'%peak'.padStart(7)}${'RSS MB'.padStart(8)}${'CPU ms'.padStart(8)}   PyTorch same threads`;
+  for (const key of configs) {
+    const spec = BENCH_CONFIGS[key];
+    const plan = plans[key];
+    const micro = spec.microBatches > 1 ? ` (step = ${spec.microBatches} accumulated micro-batches of ${spec.batch / spec.microBatches}: 4 GB wasm heap)` : '';
+    console.log(`\nconfig ${key}: ${spec.cfg.nLayer} layers / ${spec.cfg.nHead} heads / width ${spec.cfg.nEmbd}, block ${spec.cfg.blockSize}, batch ${spec.batch}, vocab ${spec.cfg.vocabSize}; PyTorch ${spec.pytorchMs[0]} ms (1 thread), ${spec.pytorchMs[1]} ms (2 threads)${micro}`);
+    console.log(header);
+    for (const p of paths) {
+      if (p.name === 'wasm plain' && (key === 'B' || key === 'C') && !full) {
+        console.log(`${key.padEnd(4)}${p.name.padEnd(18)}skipped: minutes per step (run with --full)`);
+        rows.push({ config: key, path: p.name, skipped: 'minutes per step; --full runs it' });
+        continue;
+      }
+      const r = child('train-step.ts', [
+        '--config', key, '--backend', p.backend, '--native', p.native ? '1' : '0', '--threads', String(p.threads),
+        '--model', p.model, '--steps', String(plan.steps), '--warmup', String(plan.warmup), '--budget-s', String(plan.budgetS),
+      ]);
+      if (!r.out) {
+        // tfjs-backend-wasm aborts (or faults) when its 4 GB heap is full: name it instead of the raw message.
+        const oom = /Aborted\(\)|memory access out of bounds/.test(r.error ?? '');
+        const why = oom ? `out of memory: the wasm heap stops at 4 GB (${r.error})` : r.error;
+        console.log(`${key.padEnd(4)}${p.name.padEnd(18)}failed: ${why}`);
+        rows.push({ config: key, path: p.name, error: why });
+        continue;
+      }
+      const res = r.out as unknown as StepResult;
+      const st = stats(res.stepsMs);
+      const gflops = res.flopsPerStep / (st.median * 1e6);
+      const pk = peak[p.threads] ?? peak[1];
+      const torch = spec.pytorchMs[p.threads >= 2 ? 1 : 0];
+      const vs = torch / st.median;
+      console.log(
+        `${key.padEnd(4)}${p.name.padEnd(18)}${`${st.median.toFixed(0)} (${st.min.toFixed(0)}-${st.max.toFixed(0)})`.padEnd(28)}` +
+          `${String(res.stepsMs.length).padStart(6)}${((res.tokensPerStep / st.median) * 1000).toFixed(0).padStart(8)}` +
+          `${gflops.toFixed(1).padStart(9)}${(pk ? `${((100 * gflops) / pk).toFixed(0)}%` : '-').padStart(7)}${res.peakRssMB.toFixed(0).padStart(8)}${stats(res.cpuMs).median.toFixed(0).padStart(8)}` +
+          `   ${torch} ms: ${vs >= 1 ? `${vs.toFixed(2)}x faster` : `${(1 / vs).toFixed(2)}x slower`}`,
+      );
+      rows.push({ ...res, path: p.name, cpuMsMedian: stats(res.cpuMs).median, msMedian: st.median, msMin: st.min, msMax: st.max, gflops, peakGflops: pk, pytorchMs: torch });
+    }
+  }
+
+  let rank: Array<Record<string, unknown>> = [];
+  if (!has('no-rank') && !quick) {
+    console.log('\nrank protocol (N=100, T=100, config C model: 12 layers x 12 heads, 14400 SVDs of 100x100):');
+    const rankPaths = paths.filter((p) => p.backend === 'wasm' && p.name !== 'wasm plain').slice(-1);
+    if (full) rankPaths.unshift(paths.find((p) => p.name === 'wasm fast') as PathSpec);
+    for (const p of rankPaths) {
+      const r = child('rank-protocol.ts', ['--native', p.native ? '1' : '0', '--threads', String(p.threads), '--n', '100', '--t', '100']);
+      if (!r.out) {
+        console.log(`  ${p.name}: failed: ${r.error}`);
+        continue;
+      }
+      const o = r.out as Record<string, number>;
+      console.log(
+        `  ${p.name.padEnd(14)} forward ${(o.forwardMs / 1000).toFixed(1)} s, SVD (ml-matrix, JS) ${(o.svdMs / 1000).toFixed(1)} s` +
+          (o.nativeSvdMs !== undefined ? `, same count through native LAPACK ${(o.nativeSvdMs / 1000).toFixed(1)} s` : '') +
+          `, peak RSS ${o.peakRssMB.toFixed(0)} MB`,
+      );
+      rank.push({ path: p.name, ...o });
+    }
+    if (!rankPaths.length) rank = [];
+  }
+
+  const outFile = arg('out', path.join(ROOT, 'results', 'bench', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(
+    outFile,
+    JSON.stringify({ createdAt: new Date().toISOString(), host: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg: os.loadavg() }, quick, peakGflops: peak, flopsFormula: '6*N*tokens + 6*L*B*T^2*C', runs: rows, rank }, null, 2),
+  );
+  console.log(`\nwrote ${path.relative(ROOT, outFile)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,149 @@
+// Fused GPT ops with native kernels, for the model to adopt (lib/model/ops.ts owns the model's versions):
+//   geluTanhFused(x)              = lib/model/ops geluTanh, one kernel forward and one backward
+//   layerNormFused(x, w, b, eps)  = lib/model/ops layerNorm (biased variance), one kernel each way
+// Where native kernels are off (another backend, addon not built, INHERITUNE_NATIVE=0) they run the same composite
+// tfjs ops as the model's, so calling them is always safe. Gradients: tf.customGrad with the closed forms
+//   gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3*0.044715 x^2),  t = tanh(sqrt(2/pi)(x + 0.044715 x^3))
+//   LayerNorm: xhat = (x - mean) rstd, g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum dy xhat; db = sum dy
+import * as tf from '@tensorflow/tfjs';
+import type { NativeAddon } from './native-kernels';
+
+interface WasmBackend {
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+const GELU = 'InherituneGelu';
+const GELU_GRAD = 'InherituneGeluGrad';
+const LN = 'InherituneLayerNorm';
+const LN_GRAD = 'InherituneLayerNormGrad';
+const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFromHeap(t) as Float32Array;
+
+let isActive: () => boolean = () => false;
+
+/** True when the fused ops run natively (wasm backend with native kernels on). */
+export function nativeOpsActive(): boolean {
+  return isActive() && tf.getBackend() === 'wasm';
+}
+
+/** Registers the fused kernels on wasm (called by enableNativeKernels). */
+export function registerNativeOps(addon: NativeAddon, active: () => boolean): void {
+  isActive = active;
+  if (tf.getKernel(GELU, 'wasm')) return;
+  const reg = (kernelName: string, f: (a: Args) => tf.TensorInfo | tf.TensorInfo[]): void => {
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as unknown as tf.KernelFunc });
+  };
+  reg(GELU, ({ inputs, backend }) => {
+    const b = backend as WasmBackend;
+    const x = inputs.x as tf.TensorInfo;
+    const out = b.makeOutput(x.shape, 'float32');
+    addon.gelu(f32(b, x), f32(b, out));
+    return out;
+  });
+  reg(GELU_GRAD, ({ inputs, backend }) => {
+    const b = backend as WasmBackend;
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const out = b.makeOutput(x.shape, 'float32');
+    addon.geluGrad(f32(b, x), f32(b, dy), f32(b, out));
+    return out;
+  });
+  reg(LN, ({ inputs, backend, attrs }) => {
+    const b = backend as WasmBackend;
+    const { x, w, bias } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
+    const C = x.shape[x.shape.length - 1];
+    const rows = x.shape.reduce((p, q) => p * q, 1) / Math.max(C, 1);
+    const y = b.makeOutput(x.shape, 'float32');
+    const mean = b.makeOutput([rows], 'float32');
+    const rstd = b.makeOutput([rows], 'float32');
+    const eps = (attrs as unknown as { eps: number }).eps;
+    addon.layerNorm(f32(b, x), f32(b, w), bias ? f32(b, bias) : null, f32(b, y), f32(b, mean), f32(b, rstd), rows, C, eps);
+    return [y, mean, rstd];
+  });
+  reg(LN_GRAD, ({ inputs, backend, attrs }) => {
+    const b = backend as WasmBackend;
+    const { x, w, mean, rstd, dy } = inputs as Record<string, tf.TensorInfo>;
+    const C = x.shape[x.shape.length - 1];
+    const rows = x.shape.reduce((p, q) => p * q, 1) / Math.max(C, 1);
+    const withBias = (attrs as unknown as { withBias: boolean }).withBias;
+    const dx = b.makeOutput(x.shape, 'float32');
+    const dw = b.makeOutput([C], 'float32');
+    const db = withBias ? b.makeOutput([C], 'float32') : undefined;
+    addon.layerNormGrad(f32(b, x), f32(b, w), f32(b, mean), f32(b, rstd), f32(b, dy), f32(b, dx), f32(b, dw), db ? f32(b, db) : null, rows, C);
+    return db ? [dx, dw, db] : [dx, dw];
+  });
+}
+
+// ---- composites (identical to lib/model/ops.ts) --------------------------------------------------------------------
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+function geluComposite(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const x3 = tf.mul(tf.mul(x, x), x);
+    const inner = tf.mul(tf.add(x, tf.mul(x3, 0.044715)), GELU_C);
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  });
+}
+
+function layerNormComposite(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const mean = tf.mean(x, -1, true);
+    const xc = tf.sub(x, mean);
+    const variance = tf.mean(tf.mul(xc, xc), -1, true);
+    const y = tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, eps))), w);
+    return b ? tf.add(y, b) : y;
+  });
+}
+
+// ---- fused ops -----------------------------------------------------------------------------------------------------
+
+type Arg = tf.Tensor | tf.GradSaveFunc;
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor | tf.Tensor[] =>
+  tf.engine().runKernel(name, inputs, attrs) as tf.Tensor | tf.Tensor[];
+
+const geluNative = tf.customGrad((...args: Arg[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: run(GELU, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(GELU_GRAD, { x: saved[0], dy }) as tf.Tensor,
+  };
+});
+
+/** tanh GELU, as lib/model/ops geluTanh; any shape, float32. */
+export function geluTanhFused(x: tf.Tensor): tf.Tensor {
+  if (!nativeOpsActive() || x.dtype !== 'float32') return geluComposite(x);
+  return geluNative(x);
+}
+
+function lnNative(eps: number, withBias: boolean) {
+  return tf.customGrad((...args: Arg[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [x, w, b] = args as tf.Tensor[];
+    const [y, mean, rstd] = run(LN, withBias ? { x, w, bias: b } : { x, w }, { eps }) as tf.Tensor[];
+    save([x, w, mean, rstd]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws, ms, rs] = saved;
+        return run(LN_GRAD, { x: xs, w: ws, mean: ms, rstd: rs, dy }, { withBias }) as tf.Tensor[];
+      },
+    };
+  });
+}
+
+const lnCache = new Map<string, ReturnType<typeof lnNative>>();
+
+/** LayerNorm over the last axis with biased variance, as lib/model/ops layerNorm. x (..., C), w and b (C). */
+export function layerNormFused(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, eps: number): tf.Tensor {
+  const C = x.shape[x.shape.length - 1];
+  if (w.shape.length !== 1 || w.shape[0] !== C || (b && (b.shape.length !== 1 || b.shape[0] !== C))) {
+    throw new Error(`layerNormFused: w and b must have shape [${C}] (the last axis of x [${x.shape}]), got [${w.shape}]${b ? ` and [${b.shape}]` : ''}`);
+  }
+  if (!nativeOpsActive() || x.dtype !== 'float32') return layerNormComposite(x, w, b, eps);
+  const key = `${eps}:${!!b}`;
+  let op = lnCache.get(key);
+  if (!op) lnCache.set(key, (op = lnNative(eps, !!b)));
+  return b ? op(x, w, b) : op(x, w);
+}
