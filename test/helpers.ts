@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { initBackend, BackendReport } from '../lib/backend';
+import { Rng } from '../lib/util/rng';
 
 /** Initialises the backend the tests run on (INHERITUNE_BACKEND, else the best available). */
 export function setupBackend(): Promise<BackendReport> {
@@ -45,4 +46,12 @@ export function assertClose(
     assert.fail(`${label}: max rel err ${worst} at [${worstAt}] (${actual[worstAt]} vs ${expected[worstAt]}) > ${rtol}\n${head.join('\n')}`);
   }
   return worst;
+}
+
+/** A float32 tensor of N(0, scale²) values drawn from `rng` (reproducible across backends). */
+export function randomTensor(rng: Rng, shape: number[], scale = 1): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = rng.normal() * scale;
+  return tf.tensor(v, shape, 'float32');
 }

@@ -1,7 +1,7 @@
 // Native-path extras (lib/backend/native-grads, native-ops, nativeSingularValues): fused gradients and ops against
 // tfjs's composite versions on plain wasm, the LAPACK singular values against ml-matrix, and no leaks.
 // Tolerance as in native.test.ts: max |native - reference| / (|reference| + scale) <= 1e-5 unless stated.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/backend';
@@ -9,28 +9,13 @@ import { enableNativeKernels, disableNativeKernels, loadAddon, nativeSingularVal
 import { geluTanhFused, layerNormFused, nativeOpsActive } from '../../lib/backend/native-ops';
 import { geluTanh, layerNorm } from '../../lib/model/ops';
 import { singularValues, approxRankFromSingularValues } from '../../lib/metrics/rank';
-import { assertClose, assertNoLeak } from '../helpers';
+import { assertClose, assertNoLeak, randomTensor } from '../helpers';
+import { nativeKernelsForTests } from './native-setup';
 import { Rng } from '../../lib/util/rng';
 
-let available = false;
-
-before(async () => {
-  await initBackend({ backend: 'wasm' });
-  available = enableNativeKernels({ threads: 2 }).enabled;
-});
-
-function skipUnlessBuilt(t: { skip: (m: string) => void }): boolean {
-  if (!available) t.skip(`native kernels unavailable: ${loadAddon().reason}`);
-  return !available;
-}
-
+const skipUnlessBuilt = nativeKernelsForTests();
 const rng = new Rng(54321);
-function rand(shape: number[], scale = 1): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = rng.normal() * scale;
-  return tf.tensor(v, shape, 'float32');
-}
+const rand = (shape: number[], scale = 1): tf.Tensor => randomTensor(rng, shape, scale);
 
 function compare(label: string, f: () => tf.Tensor, scale = 1): void {
   enableNativeKernels({ threads: 2 });

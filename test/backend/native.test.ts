@@ -3,7 +3,7 @@
 // and off, no tensor leaks, and the backend report when the addon is missing or disabled.
 // Tolerance: max |native - wasm| / (|wasm| + scale) <= 1e-5, with `scale` the typical magnitude of the result
 // (sqrt(K) for a K-term dot product of N(0,1) entries, 1 for elementwise ops): only the summation order differs.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -12,29 +12,16 @@ import { initBackend } from '../../lib/backend';
 import { enableNativeKernels, disableNativeKernels, nativeStatus, loadAddon, setNativeThreads, nativeSingularValues } from '../../lib/backend/native';
 import { singularValues, approxRankFromSingularValues } from '../../lib/metrics/rank';
 import { planMatMul } from '../../lib/backend/native-kernels';
-import { assertClose, assertNoLeak } from '../helpers';
+import { assertClose, assertNoLeak, randomTensor } from '../helpers';
+import { nativeKernelsForTests } from './native-setup';
 import { Rng } from '../../lib/util/rng';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-let available = false;
-
-before(async () => {
-  await initBackend({ backend: 'wasm' });
-  available = enableNativeKernels({ threads: 2 }).enabled;
-});
-
-function skipUnlessBuilt(t: { skip: (m: string) => void }): boolean {
-  if (!available) t.skip(`native kernels unavailable: ${loadAddon().reason}`);
-  return !available;
-}
-
+const skipUnlessBuilt = nativeKernelsForTests();
+// Whether the addon loaded (the report must then say 'on'), without marking the test skipped.
+const skipUnlessBuiltQuiet = (): boolean => skipUnlessBuilt({ skip: () => undefined });
 const rng = new Rng(12345);
-function rand(shape: number[], scale = 1): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = rng.normal() * scale;
-  return tf.tensor(v, shape, 'float32');
-}
+const rand = (shape: number[], scale = 1): tf.Tensor => randomTensor(rng, shape, scale);
 
 /** Runs f with native kernels on and with wasm's own; returns both results (as plain arrays) and disposes tensors. */
 function both(f: () => tf.Tensor): { nat: Float32Array; was: Float32Array; shape: number[] } {
@@ -95,7 +82,7 @@ function softmax64(x: ArrayLike<number>, cols: number): Float64Array {
 
 test('the backend report says whether native kernels run, and why not', (t) => {
   const s = nativeStatus();
-  if (available) {
+  if (!skipUnlessBuiltQuiet()) {
     assert.equal(s.enabled, true);
     assert.match(s.detail, /^on: OpenBLAS [\d.]+ \((openmp|pthreads|serial)\), 2 threads/);
     for (const k of ['BatchMatMul', 'Softmax', 'Tanh', 'Transpose', 'Sum', 'Identity']) assert.ok(s.kernels.includes(k), k);
