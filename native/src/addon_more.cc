@@ -83,17 +83,9 @@ napi_value SvdFn(napi_env env, napi_callback_info info) {
   return wrap(env, info, 5, [&](size_t argc, napi_value* a) {
     need(argc >= 5, "native.singularValues: expected (A, S, count, rows, cols)");
     auto f64 = [&](napi_value v, const char* what) {
-      bool isTa = false;
-      napi_is_typedarray(env, v, &isTa);
-      need(isTa, std::string(what) + " must be a Float64Array");
-      napi_typedarray_type type;
-      size_t length;
-      void* data;
-      napi_value ab;
-      size_t off;
-      check(env, napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off), what);
-      need(type == napi_float64_array, std::string(what) + " must be a Float64Array");
-      return std::make_pair(static_cast<double*>(data), length);
+      const TypedArrayView t = typedArrayView(env, v, what);
+      need(t.isTypedArray && t.type == napi_float64_array, std::string(what) + " must be a Float64Array");
+      return std::make_pair(static_cast<double*>(t.data), t.length);
     };
     auto A = f64(a[0], "A");
     auto S = f64(a[1], "S");

@@ -21,18 +21,28 @@ struct F32 {
   size_t length = 0;
 };
 
-inline F32 f32(napi_env env, napi_value v, const char* what) {
-  bool isTa = false;
-  check(env, napi_is_typedarray(env, v, &isTa), what);
-  if (!isTa) throw Fail{std::string(what) + " must be a Float32Array"};
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
+// A typed array's element type, data pointer and length; `isTypedArray` is false for anything else.
+struct TypedArrayView {
+  bool isTypedArray = false;
+  napi_typedarray_type type = napi_int8_array;
+  void* data = nullptr;
+  size_t length = 0;
+};
+
+inline TypedArrayView typedArrayView(napi_env env, napi_value v, const char* what) {
+  TypedArrayView t;
+  check(env, napi_is_typedarray(env, v, &t.isTypedArray), what);
+  if (!t.isTypedArray) return t;
   napi_value ab;
   size_t off;
-  check(env, napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off), what);
-  if (type != napi_float32_array) throw Fail{std::string(what) + " must be a Float32Array"};
-  return F32{static_cast<float*>(data), length};
+  check(env, napi_get_typedarray_info(env, v, &t.type, &t.length, &t.data, &ab, &off), what);
+  return t;
+}
+
+inline F32 f32(napi_env env, napi_value v, const char* what) {
+  const TypedArrayView t = typedArrayView(env, v, what);
+  if (!t.isTypedArray || t.type != napi_float32_array) throw Fail{std::string(what) + " must be a Float32Array"};
+  return F32{static_cast<float*>(t.data), t.length};
 }
 
 inline bool is_nullish(napi_env env, napi_value v) {
@@ -71,18 +81,12 @@ inline std::vector<int64_t> int_list(napi_env env, napi_value v, const char* wha
     }
     return out;
   }
-  bool isTa = false;
-  napi_is_typedarray(env, v, &isTa);
-  if (isTa) {
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value ab;
-    size_t off;
-    check(env, napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off), what);
+  const TypedArrayView t = typedArrayView(env, v, what);
+  if (t.isTypedArray) {
+    const size_t length = t.length;
     out.resize(length);
-    if (type == napi_float64_array) for (size_t i = 0; i < length; i++) out[i] = static_cast<int64_t>(static_cast<double*>(data)[i]);
-    else if (type == napi_int32_array) for (size_t i = 0; i < length; i++) out[i] = static_cast<int32_t*>(data)[i];
+    if (t.type == napi_float64_array) for (size_t i = 0; i < length; i++) out[i] = static_cast<int64_t>(static_cast<double*>(t.data)[i]);
+    else if (t.type == napi_int32_array) for (size_t i = 0; i < length; i++) out[i] = static_cast<int32_t*>(t.data)[i];
     else throw Fail{std::string(what) + " must be an Array, Int32Array or Float64Array"};
     return out;
   }
