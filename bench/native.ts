@@ -6,8 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
 import { initBackend, formatBackendReport } from '../lib/backend';
 import { disableNativeKernels, enableNativeKernels, nativeStatus, defaultThreads } from '../lib/backend/native';
-import { geluTanhFused, layerNormFused } from '../lib/backend/native-ops';
-import { geluTanh, layerNorm } from '../lib/model/ops';
+import { geluTanh, geluTanhComposite, layerNorm, layerNormComposite } from '../lib/model/ops';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -70,10 +69,10 @@ export function cases(): OpCase[] {
     el('transpose', '2-D', [[1024, 512]], ([x]) => tf.transpose(x)),
     el('copy', 'embedding gather', [[512, 128]], ([w]) => tf.gather(w, tf.tensor1d(Int32Array.from({ length: 1024 }, (_, i) => (i * 37) % 512), 'int32'))),
     // fwd+bwd of the model's composite ops vs the fused native ops (lib/backend/native-ops), config D shapes
-    el('fused', 'gelu fwd+bwd composite', [[1024, 512]], ([x]) => tf.grad((a: tf.Tensor) => tf.sum(geluTanh(a)))(x)),
-    el('fused', 'gelu fwd+bwd fused', [[1024, 512]], ([x]) => tf.grad((a: tf.Tensor) => tf.sum(geluTanhFused(a)))(x)),
-    el('fused', 'layerNorm fwd+bwd composite', [[1024, 128], [128]], ([x, w]) => tf.grad((a: tf.Tensor) => tf.sum(layerNorm(a, w, undefined, 1e-5)))(x)),
-    el('fused', 'layerNorm fwd+bwd fused', [[1024, 128], [128]], ([x, w]) => tf.grad((a: tf.Tensor) => tf.sum(layerNormFused(a, w, undefined, 1e-5)))(x)),
+    el('fused', 'gelu fwd+bwd composite', [[1024, 512]], ([x]) => tf.grad((a: tf.Tensor) => tf.sum(geluTanhComposite(a)))(x)),
+    el('fused', 'gelu fwd+bwd fused', [[1024, 512]], ([x]) => tf.grad((a: tf.Tensor) => tf.sum(geluTanh(a)))(x)),
+    el('fused', 'layerNorm fwd+bwd composite', [[1024, 128], [128]], ([x, w]) => tf.grad((a: tf.Tensor) => tf.sum(layerNormComposite(a, w, undefined, 1e-5)))(x)),
+    el('fused', 'layerNorm fwd+bwd fused', [[1024, 128], [128]], ([x, w]) => tf.grad((a: tf.Tensor) => tf.sum(layerNorm(a, w, undefined, 1e-5)))(x)),
   ];
 }
 

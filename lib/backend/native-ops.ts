@@ -1,8 +1,8 @@
-// Fused GPT ops with native kernels, for the model to adopt (lib/model/ops.ts owns the model's versions):
-//   geluTanhFused(x)              = lib/model/ops geluTanh, one kernel forward and one backward
-//   layerNormFused(x, w, b, eps)  = lib/model/ops layerNorm (biased variance), one kernel each way
-// Where native kernels are off (another backend, addon not built, INHERITUNE_NATIVE=0) they run the same composite
-// tfjs ops as the model's, so calling them is always safe. Gradients: tf.customGrad with the closed forms
+// Fused GPT ops with native kernels. lib/model/ops geluTanh and layerNorm call them while nativeOpsActive() and run
+// their composite tfjs ops otherwise (another backend, addon not built, INHERITUNE_NATIVE=0):
+//   geluTanhNative(x)              one kernel forward and one backward
+//   layerNormNative(x, w, b, eps)  biased variance, one kernel each way
+// Gradients: tf.customGrad with the closed forms
 //   gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3*0.044715 x^2),  t = tanh(sqrt(2/pi)(x + 0.044715 x^3))
 //   LayerNorm: xhat = (x - mean) rstd, g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum dy xhat; db = sum dy
 import * as tf from '@tensorflow/tfjs';
@@ -74,28 +74,6 @@ export function registerNativeOps(addon: NativeAddon, active: () => boolean): vo
   });
 }
 
-// ---- composites (identical to lib/model/ops.ts) --------------------------------------------------------------------
-
-const GELU_C = Math.sqrt(2 / Math.PI);
-
-function geluComposite(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const x3 = tf.mul(tf.mul(x, x), x);
-    const inner = tf.mul(tf.add(x, tf.mul(x3, 0.044715)), GELU_C);
-    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
-  });
-}
-
-function layerNormComposite(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, eps: number): tf.Tensor {
-  return tf.tidy(() => {
-    const mean = tf.mean(x, -1, true);
-    const xc = tf.sub(x, mean);
-    const variance = tf.mean(tf.mul(xc, xc), -1, true);
-    const y = tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, eps))), w);
-    return b ? tf.add(y, b) : y;
-  });
-}
-
 // ---- fused ops -----------------------------------------------------------------------------------------------------
 
 type Arg = tf.Tensor | tf.GradSaveFunc;
@@ -111,10 +89,15 @@ const geluNative = tf.customGrad((...args: Arg[]) => {
   };
 });
 
-/** tanh GELU, as lib/model/ops geluTanh; any shape, float32. */
-export function geluTanhFused(x: tf.Tensor): tf.Tensor {
-  if (!nativeOpsActive() || x.dtype !== 'float32') return geluComposite(x);
+/** tanh GELU in one native kernel each way; any shape, float32. Only while nativeOpsActive(). */
+export function geluTanhNative(x: tf.Tensor): tf.Tensor {
+  requireActive('geluTanhNative', x);
   return geluNative(x);
+}
+
+function requireActive(name: string, x: tf.Tensor): void {
+  if (!nativeOpsActive()) throw new Error(`${name}: native kernels are not active (use lib/model/ops, which falls back)`);
+  if (x.dtype !== 'float32') throw new Error(`${name}: float32 only, got ${x.dtype}`);
 }
 
 function lnNative(eps: number, withBias: boolean) {
@@ -135,13 +118,10 @@ function lnNative(eps: number, withBias: boolean) {
 
 const lnCache = new Map<string, ReturnType<typeof lnNative>>();
 
-/** LayerNorm over the last axis with biased variance, as lib/model/ops layerNorm. x (..., C), w and b (C). */
-export function layerNormFused(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, eps: number): tf.Tensor {
-  const C = x.shape[x.shape.length - 1];
-  if (w.shape.length !== 1 || w.shape[0] !== C || (b && (b.shape.length !== 1 || b.shape[0] !== C))) {
-    throw new Error(`layerNormFused: w and b must have shape [${C}] (the last axis of x [${x.shape}]), got [${w.shape}]${b ? ` and [${b.shape}]` : ''}`);
-  }
-  if (!nativeOpsActive() || x.dtype !== 'float32') return layerNormComposite(x, w, b, eps);
+/** LayerNorm over the last axis (biased variance), one native kernel each way. x (..., C), w and b (C). Only while
+ * nativeOpsActive(); lib/model/ops layerNorm checks the shapes. */
+export function layerNormNative(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, eps: number): tf.Tensor {
+  requireActive('layerNormNative', x);
   const key = `${eps}:${!!b}`;
   let op = lnCache.get(key);
   if (!op) lnCache.set(key, (op = lnNative(eps, !!b)));

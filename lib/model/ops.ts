@@ -5,10 +5,21 @@
 // matMuls run at ~1.6 GFLOP/s, and autograd's matMul backward uses exactly those. An explicit tf.transpose followed by a
 // plain matMul is ~10x faster there (reference/stack.md §1-2). Both paths compute the same forward numbers; the
 // backward differs only by float summation order.
+//
+// With the native kernels on (lib/backend/native), BLAS takes transpose flags at full speed, so the fast ops pass
+// flags instead of materialising transposes (a (V, C) copy of wte per step for the head), and GELU and LayerNorm run
+// as single fused kernels.
 import * as tf from '@tensorflow/tfjs';
+import { nativeOpsActive, geluTanhNative, layerNormNative } from '../backend/native-ops';
 
 type T2 = tf.Tensor2D;
 type Arg = tf.Tensor | tf.GradSaveFunc;
+
+/** a^T @ b or a @ b^T for 2-D tensors: transpose flags where BLAS serves them, else an explicit transpose (wasm). */
+function matMulT(a: T2, b: T2, transposeA: boolean, transposeB: boolean): T2 {
+  if (nativeOpsActive()) return tf.matMul(a, b, transposeA, transposeB);
+  return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
+}
 
 // ---- Linear: y = x @ W (+ b), W in HF Conv1D layout [in, out] ----------------------------------------------------
 
@@ -20,8 +31,8 @@ const linearFastNoBias = tf.customGrad((...args: Arg[]) => {
     value: tf.matMul(x, w) as T2,
     gradFunc: (dy: T2, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as T2[];
-      const dx = tf.matMul(dy, tf.transpose(ws)); // (N, out) @ (out, in)
-      const dw = tf.matMul(tf.transpose(xs), dy); // (in, N) @ (N, out)
+      const dx = matMulT(dy, ws, false, true); // (N, out) @ (out, in)
+      const dw = matMulT(xs, dy, true, false); // (in, N) @ (N, out)
       return [dx, dw];
     },
   };
@@ -35,8 +46,8 @@ const linearFastBias = tf.customGrad((...args: Arg[]) => {
     value: tf.add(tf.matMul(x, w), b) as T2,
     gradFunc: (dy: T2, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as T2[];
-      const dx = tf.matMul(dy, tf.transpose(ws));
-      const dw = tf.matMul(tf.transpose(xs), dy);
+      const dx = matMulT(dy, ws, false, true);
+      const dw = matMulT(xs, dy, true, false);
       const db = tf.sum(dy, 0); // (out)
       return [dx, dw, db];
     },
@@ -59,11 +70,12 @@ const headFast = tf.customGrad((...args: Arg[]) => {
   const [x, wte, save] = args as [T2, T2, tf.GradSaveFunc];
   save([x, wte]);
   return {
-    value: tf.matMul(x, tf.transpose(wte)) as T2, // (N, C) @ (C, V)
+    value: matMulT(x, wte, false, true), // (N, C) @ (C, V)
     gradFunc: (dy: T2, saved: tf.Tensor[]) => {
       const [xs, w] = saved as T2[];
       const dx = tf.matMul(dy, w); // (N, V) @ (V, C)
-      const dw = tf.transpose(tf.matMul(tf.transpose(xs), dy)); // ((C, N) @ (N, V))^T = (V, C)
+      // (V, N) @ (N, C) with flags; on wasm ((C, N) @ (N, V))^T, which keeps both matMuls plain.
+      const dw = nativeOpsActive() ? tf.matMul(dy, xs, true, false) : tf.transpose(tf.matMul(tf.transpose(xs), dy));
       return [dx, dw];
     },
   };
@@ -151,8 +163,14 @@ function crossEntropyFused(logits: T2, targets: tf.Tensor1D): tf.Scalar {
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
-/** GPT-2's tanh GELU: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). x*x*x, not pow: pow is slow on wasm. */
+/** GPT-2's tanh GELU: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); one fused kernel when native is on. */
 export function geluTanh(x: tf.Tensor): tf.Tensor {
+  if (nativeOpsActive() && x.dtype === 'float32') return geluTanhNative(x);
+  return geluTanhComposite(x);
+}
+
+/** geluTanh from tfjs ops (autograd backward). x*x*x, not pow: pow is slow on wasm. */
+export function geluTanhComposite(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const x3 = tf.mul(tf.mul(x, x), x);
     const inner = tf.mul(tf.add(x, tf.mul(x3, 0.044715)), GELU_C);
@@ -160,8 +178,18 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
   });
 }
 
-/** LayerNorm over the last axis with biased variance, as torch.nn.functional.layer_norm. x (N, C). */
+/** LayerNorm over the last axis with biased variance, as torch.nn.functional.layer_norm. x (..., C), w and b (C). */
 export function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, eps: number): tf.Tensor {
+  const C = x.shape[x.shape.length - 1];
+  if (w.shape.length !== 1 || w.shape[0] !== C || (b && (b.shape.length !== 1 || b.shape[0] !== C))) {
+    throw new Error(`layerNorm: w and b must have shape [${C}] (the last axis of x [${x.shape}]), got [${w.shape}]${b ? ` and [${b.shape}]` : ''}`);
+  }
+  if (nativeOpsActive() && x.dtype === 'float32') return layerNormNative(x, w, b, eps);
+  return layerNormComposite(x, w, b, eps);
+}
+
+/** layerNorm from tfjs ops (autograd backward). */
+export function layerNormComposite(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, eps: number): tf.Tensor {
   return tf.tidy(() => {
     const mean = tf.mean(x, -1, true); // (N, 1)
     const xc = tf.sub(x, mean); // (N, C)

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/backend';
 import { enableNativeKernels, disableNativeKernels, loadAddon, nativeSingularValues } from '../../lib/backend/native';
-import { geluTanhFused, layerNormFused, nativeOpsActive } from '../../lib/backend/native-ops';
-import { geluTanh, layerNorm } from '../../lib/model/ops';
+import { geluTanhNative, nativeOpsActive } from '../../lib/backend/native-ops';
+import { geluTanh, geluTanhComposite, layerNorm, layerNormComposite } from '../../lib/model/ops';
 import { singularValues, approxRankFromSingularValues } from '../../lib/metrics/rank';
 import { assertClose, assertNoLeak, randomTensor } from '../helpers';
 import { nativeKernelsForTests } from './native-setup';
@@ -102,7 +102,7 @@ test('native gradients (Softmax, Tanh fused; Sum, Mean by broadcast) and broadca
   tf.dispose([x, w]);
 });
 
-test('geluTanhFused and layerNormFused: forward and gradients equal the model composites on plain wasm', async (t) => {
+test('model geluTanh and layerNorm run fused native kernels, and match their composites on plain wasm', async (t) => {
   if (skipUnlessBuilt(t)) return;
   assert.equal(nativeOpsActive(), true);
   const x = rand([257, 131], 2);
@@ -110,8 +110,16 @@ test('geluTanhFused and layerNormFused: forward and gradients equal the model co
   const w = tf.add(rand([131], 0.3), 1);
   const b = rand([131], 0.3);
   const dy = rand([257, 131]);
-  compare('gelu forward', () => geluTanhFused(x));
-  compare('gelu forward, large (threads)', () => geluTanhFused(big));
+  // the model ops really dispatch to the fused kernels while native is on, and to the composites when it is off
+  const kernelsOf = async (f: () => tf.Tensor): Promise<string[]> => (await tf.profile(() => f())).kernelNames.filter((k) => k !== ''); // customGrad records an unnamed entry
+  assert.deepEqual(await kernelsOf(() => geluTanh(x)), ['InherituneGelu']);
+  assert.ok((await kernelsOf(() => layerNorm(x, w, b, 1e-5))).includes('InherituneLayerNorm'));
+  disableNativeKernels();
+  assert.ok(!(await kernelsOf(() => geluTanh(x))).includes('InherituneGelu'));
+  assert.throws(() => geluTanhNative(x), /native kernels are not active/);
+  enableNativeKernels({ threads: 2 });
+  compare('gelu forward', () => geluTanh(x));
+  compare('gelu forward, large (threads)', () => geluTanh(big));
   // reference: the model's own composite on plain wasm
   const vs = (label: string, fused: () => tf.Tensor, composite: () => tf.Tensor, scale = 1): void => {
     enableNativeKernels({ threads: 2 });
@@ -121,27 +129,27 @@ test('geluTanhFused and layerNormFused: forward and gradients equal the model co
     enableNativeKernels({ threads: 2 });
     assertClose(a, r, 1e-5, label, scale);
   };
-  vs('gelu vs model geluTanh', () => geluTanhFused(x), () => geluTanh(x));
-  vs('gelu grad', () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(geluTanhFused(a), dy)))(x), () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(geluTanh(a), dy)))(x));
+  vs('gelu vs composite', () => geluTanh(x), () => geluTanhComposite(x));
+  vs('gelu grad', () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(geluTanh(a), dy)))(x), () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(geluTanhComposite(a), dy)))(x));
   for (const bias of [b, undefined]) {
     const tag = bias ? 'with bias' : 'no bias';
-    vs(`layerNorm ${tag}`, () => layerNormFused(x, w, bias, 1e-5), () => layerNorm(x, w, bias, 1e-5));
+    vs(`layerNorm ${tag}`, () => layerNorm(x, w, bias, 1e-5), () => layerNormComposite(x, w, bias, 1e-5));
     const loss = (f: typeof layerNorm) => (xs: tf.Tensor, ws: tf.Tensor, bs?: tf.Tensor) => tf.sum(tf.mul(f(xs, ws, bs, 1e-5), dy));
     const grads = (f: typeof layerNorm): tf.Tensor[] =>
       bias ? tf.grads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) => loss(f)(xs, ws, bs))([x, w, bias]) : tf.grads((xs: tf.Tensor, ws: tf.Tensor) => loss(f)(xs, ws))([x, w]);
     enableNativeKernels({ threads: 2 });
-    const gn = grads(layerNormFused).map((g) => g.dataSync());
+    const gn = grads(layerNorm).map((g) => g.dataSync());
     disableNativeKernels();
-    const gc = grads(layerNorm).map((g) => g.dataSync());
+    const gc = grads(layerNormComposite).map((g) => g.dataSync());
     enableNativeKernels({ threads: 2 });
     assertClose(gn[0], gc[0], 1e-4, `layerNorm dx ${tag}`, 1);
     assertClose(gn[1], gc[1], 1e-5, `layerNorm dw ${tag}`, 4);
     if (bias) assertClose(gn[2], gc[2], 1e-5, `layerNorm db ${tag}`, 4);
   }
   await assertNoLeak(() => {
-    const g = tf.grads((xs: tf.Tensor, ws: tf.Tensor) => tf.sum(geluTanhFused(layerNormFused(xs, ws, b, 1e-5))))([x, w]);
+    const g = tf.grads((xs: tf.Tensor, ws: tf.Tensor) => tf.sum(geluTanh(layerNorm(xs, ws, b, 1e-5))))([x, w]);
     tf.dispose(g);
   }, 0, 'fused ops forward + backward');
-  assert.throws(() => layerNormFused(x, tf.ones([3]), undefined, 1e-5), /w and b must have shape \[131\]/);
+  assert.throws(() => layerNorm(x, tf.ones([3]), undefined, 1e-5), /w and b must have shape \[131\]/);
   tf.dispose([x, big, w, b, dy]);
 });
