@@ -26,6 +26,11 @@ export interface NativeAddon {
   geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   layerNorm(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, c: number, eps: number): void;
   layerNormGrad(x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, db: Float32Array | null, rows: number, c: number): void;
+  /** Row r of (rows, T) is query r % T: softmax(scale * x) over columns <= r % T, exactly 0 beyond. */
+  causalSoftmax(x: Float32Array, y: Float32Array, rows: number, T: number, scale: number): void;
+  causalSoftmaxGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, T: number, scale: number): void;
+  /** consts: [decay, beta1, 1-beta1, beta2, 1-beta2, bc2Sqrt, eps, stepSize], float32 (lib/train/adamw.ts). */
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, consts: Float32Array): void;
   singularValues(a: Float64Array, s: Float64Array, count: number, rows: number, cols: number): void;
   setThreads(n: number): void;
   info(): { blasConfig: string; blasThreading: string; threads: number; cores: number; simd: string };

@@ -2,6 +2,9 @@
 // their composite tfjs ops otherwise (another backend, addon not built, INHERITUNE_NATIVE=0):
 //   geluTanhNative(x)              one kernel forward and one backward
 //   layerNormNative(x, w, b, eps)  biased variance, one kernel each way
+//   causalSoftmaxNative(s, scale)  softmax(scale*s + causal -Infinity mask) over (B, nh, T, T) scores; reads only the
+//                                  unmasked half; backward = scale * softmax backward
+//   adamwNative(p, g, m, v, k)     one AdamW update (lib/train/adamw.ts) in one pass, returning new p, m, v
 // Gradients: tf.customGrad with the closed forms
 //   gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3*0.044715 x^2),  t = tanh(sqrt(2/pi)(x + 0.044715 x^3))
 //   LayerNorm: xhat = (x - mean) rstd, g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum dy xhat; db = sum dy
@@ -18,6 +21,9 @@ const GELU = 'InherituneGelu';
 const GELU_GRAD = 'InherituneGeluGrad';
 const LN = 'InherituneLayerNorm';
 const LN_GRAD = 'InherituneLayerNormGrad';
+const CAUSAL = 'InherituneCausalSoftmax';
+const CAUSAL_GRAD = 'InherituneCausalSoftmaxGrad';
+const ADAMW = 'InherituneAdamW';
 const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFromHeap(t) as Float32Array;
 
 let isActive: () => boolean = () => false;
@@ -71,6 +77,34 @@ export function registerNativeOps(addon: NativeAddon, active: () => boolean): vo
     const db = withBias ? b.makeOutput([C], 'float32') : undefined;
     addon.layerNormGrad(f32(b, x), f32(b, w), f32(b, mean), f32(b, rstd), f32(b, dy), f32(b, dx), f32(b, dw), db ? f32(b, db) : null, rows, C);
     return db ? [dx, dw, db] : [dx, dw];
+  });
+  const rowsOf = (x: tf.TensorInfo): [number, number] => {
+    const T = x.shape[x.shape.length - 1];
+    return [x.shape.reduce((p, q) => p * q, 1) / Math.max(T, 1), T];
+  };
+  reg(CAUSAL, ({ inputs, backend, attrs }) => {
+    const b = backend as WasmBackend;
+    const x = inputs.x as tf.TensorInfo;
+    const [rows, T] = rowsOf(x);
+    const y = b.makeOutput(x.shape, 'float32');
+    addon.causalSoftmax(f32(b, x), f32(b, y), rows, T, (attrs as unknown as { scale: number }).scale);
+    return y;
+  });
+  reg(CAUSAL_GRAD, ({ inputs, backend, attrs }) => {
+    const b = backend as WasmBackend;
+    const { y, dy } = inputs as { y: tf.TensorInfo; dy: tf.TensorInfo };
+    const [rows, T] = rowsOf(y);
+    const dx = b.makeOutput(y.shape, 'float32');
+    addon.causalSoftmaxGrad(f32(b, y), f32(b, dy), f32(b, dx), rows, T, (attrs as unknown as { scale: number }).scale);
+    return dx;
+  });
+  reg(ADAMW, ({ inputs, backend, attrs }) => {
+    const b = backend as WasmBackend;
+    const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
+    const outs = [p, m, v].map(() => b.makeOutput(p.shape, 'float32'));
+    const consts = Float32Array.from((attrs as unknown as { consts: number[] }).consts);
+    addon.adamw(f32(b, p), f32(b, g), f32(b, m), f32(b, v), f32(b, outs[0]), f32(b, outs[1]), f32(b, outs[2]), consts);
+    return outs;
   });
 }
 
@@ -126,4 +160,49 @@ export function layerNormNative(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undef
   let op = lnCache.get(key);
   if (!op) lnCache.set(key, (op = lnNative(eps, !!b)));
   return b ? op(x, w, b) : op(x, w);
+}
+
+// ---- causal attention softmax ----------------------------------------------------------------------------------------
+
+function causalNative(scale: number) {
+  return tf.customGrad((...args: Arg[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const y = run(CAUSAL, { x }, { scale }) as tf.Tensor;
+    save([y]);
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(CAUSAL_GRAD, { y: saved[0], dy }, { scale }) as tf.Tensor };
+  });
+}
+const causalCache = new Map<number, ReturnType<typeof causalNative>>();
+
+/** softmax(scale * scores + causal mask) over the last axis. scores (B, nh, T, T), query = second-to-last axis. */
+export function causalSoftmaxNative(scores: tf.Tensor, scale: number): tf.Tensor {
+  requireActive('causalSoftmaxNative', scores);
+  const [T1, T2] = scores.shape.slice(-2);
+  if (scores.rank < 2 || T1 !== T2) throw new Error(`causalSoftmaxNative: scores must end in (T, T), got [${scores.shape}]`);
+  let op = causalCache.get(scale);
+  if (!op) causalCache.set(scale, (op = causalNative(scale)));
+  return op(scores);
+}
+
+// ---- AdamW -----------------------------------------------------------------------------------------------------------
+
+/** The float32 constants of one AdamW update, in the order the kernel takes them (lib/train/adamw.ts). */
+export interface AdamWConstants {
+  decay: number;
+  beta1: number;
+  beta2: number;
+  bc2Sqrt: number;
+  eps: number;
+  stepSize: number;
+}
+
+/** One AdamW update of p with gradient g and moments m, v; returns new [p, m, v] (nothing is modified in place). */
+export function adamwNative(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, k: AdamWConstants): tf.Tensor[] {
+  requireActive('adamwNative', p);
+  for (const t of [g, m, v]) {
+    if (t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, p.shape)) throw new Error(`adamwNative: g, m and v must be float32 of shape [${p.shape}], got ${t.dtype} [${t.shape}]`);
+  }
+  // 1 - beta is computed in float64 and rounded once, as tfjs does for tf.mul(g, 1 - beta1).
+  const consts = [k.decay, k.beta1, 1 - k.beta1, k.beta2, 1 - k.beta2, k.bc2Sqrt, k.eps, k.stepSize];
+  return run(ADAMW, { p, g, m, v }, { consts }) as tf.Tensor[];
 }

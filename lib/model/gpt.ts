@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GPTConfig, headSize } from './config';
 import { Params, checkParams, blockParamName } from './params';
 import { linear, tiedHead, crossEntropy, geluTanh, layerNorm } from './ops';
+import { nativeOpsActive, causalSoftmaxNative } from '../backend/native-ops';
 import { HookList, HookRunner } from './hookpoints';
 import { backendReport } from '../backend';
 import { hashString } from '../util/rng';
@@ -199,10 +200,16 @@ function attention(ctx: Ctx, h: tf.Tensor, l: number): tf.Tensor {
   const v = heads(v0, 'v');
   // Same factor as nanoGPT/Sophia: 1/sqrt(hs), times 1/(layer+1) when the config says so (paper.md §1.1).
   const scale = (1 / Math.sqrt(hs)) * (cfg.scaleAttnByInverseLayerIdx ? 1 / (l + 1) : 1);
-  let att = tf.mul(tf.matMul(q, k, false, true), tf.scalar(scale)); // (B, nh, T, T)
-  att = tf.add(att, causalMask(T)); // masked entries become exactly -Infinity
-  if (hk) att = hk.run(`blocks.${l}.attn.hook_attn_scores`, att);
-  let p = tf.softmax(att, -1); // (B, nh, T, T), rows sum to 1, masked entries exactly 0
+  const qk = tf.matMul(q, k, false, true); // (B, nh, T, T)
+  let p: tf.Tensor; // (B, nh, T, T), rows sum to 1, masked entries exactly 0
+  const scoresName = `blocks.${l}.attn.hook_attn_scores`;
+  if (nativeOpsActive() && !(hk && hk.has(scoresName))) {
+    p = causalSoftmaxNative(qk, scale); // one kernel, same numbers: scale, mask and softmax fused
+  } else {
+    let att = tf.add(tf.mul(qk, tf.scalar(scale)), causalMask(T)); // masked entries become exactly -Infinity
+    if (hk) att = hk.run(scoresName, att);
+    p = tf.softmax(att, -1);
+  }
   if (hk) p = hk.run(`blocks.${l}.attn.hook_pattern`, p);
   p = drop(ctx, p, `${l}:attn`);
   let z = tf.transpose(tf.matMul(p, v), [0, 2, 1, 3]); // (B, nh, T, hs) -> (B, T, nh, hs)

@@ -2,8 +2,10 @@
 //   p ← p·(1 − lr·wd)                          (decoupled decay, only for parameters in the decay set)
 //   m ← β1·m + (1−β1)·g ;  v ← β2·v + (1−β2)·g²
 //   p ← p − (lr / (1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
+// With the native kernels on, each update is one fused kernel (lib/backend/native-ops adamwNative), same order of ops.
 // tf.train.adam differs (ε inside the bias correction, default ε 1e-7, no decoupled decay), hence this file.
 import * as tf from '@tensorflow/tfjs';
+import { nativeOpsActive, adamwNative } from '../backend/native-ops';
 
 export interface AdamWConfig {
   beta1: number;
@@ -66,8 +68,18 @@ export class AdamW {
       // Inside tidy: tf.variable shares the zeros' buffer, so the zeros tensor itself must be freed (tidy keeps variables).
       const m = (this.state.m[name] ??= tf.tidy(() => tf.variable(tf.zerosLike(p), false, this.varName('m', name))));
       const v = (this.state.v[name] ??= tf.tidy(() => tf.variable(tf.zerosLike(p), false, this.varName('v', name))));
+      const decay = weightDecay > 0 && decays(name, p.shape, this.decayRule);
+      if (nativeOpsActive() && p.dtype === 'float32' && g.dtype === 'float32') {
+        // one fused pass instead of ~12 kernels and their temporaries (for wte, 6 extra (V, C) arrays at once)
+        const [p1, m1, v1] = adamwNative(p, g, m, v, { decay: decay ? 1 - lr * weightDecay : 1, beta1, beta2, bc2Sqrt, eps, stepSize });
+        m.assign(m1);
+        v.assign(v1);
+        p.assign(p1);
+        tf.dispose([p1, m1, v1]);
+        continue;
+      }
       tf.tidy(() => {
-        const decayed = weightDecay > 0 && decays(name, p.shape, this.decayRule) ? tf.mul(p, 1 - lr * weightDecay) : p;
+        const decayed = decay ? tf.mul(p, 1 - lr * weightDecay) : p;
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
         const denom = tf.add(tf.div(tf.sqrt(v1), bc2Sqrt), eps);

@@ -19,6 +19,53 @@ napi_value SoftmaxGradFn(napi_env env, napi_callback_info info) {
   });
 }
 
+// causalSoftmax(x, y, rows, T, scale) / causalSoftmaxGrad(y, dy, dx, rows, T, scale)
+napi_value CausalSoftmaxFn(napi_env env, napi_callback_info info) {
+  return wrap(env, info, 5, [&](size_t argc, napi_value* a) {
+    need(argc >= 5, "native.causalSoftmax: expected (x, y, rows, T, scale)");
+    F32 x = f32(env, a[0], "x"), y = f32(env, a[1], "y");
+    const int64_t rows = num(env, a[2], "rows"), T = num(env, a[3], "T");
+    double scale;
+    napi_get_value_double(env, a[4], &scale);
+    need(rows >= 0 && T >= 0 && static_cast<int64_t>(x.length) >= rows * T && static_cast<int64_t>(y.length) >= rows * T,
+         "native.causalSoftmax: array shorter than rows*T");
+    ink::causal_softmax(x.data, y.data, rows, T, static_cast<float>(scale));
+    return undefined(env);
+  });
+}
+
+napi_value CausalSoftmaxGradFn(napi_env env, napi_callback_info info) {
+  return wrap(env, info, 6, [&](size_t argc, napi_value* a) {
+    need(argc >= 6, "native.causalSoftmaxGrad: expected (y, dy, dx, rows, T, scale)");
+    F32 y = f32(env, a[0], "y"), dy = f32(env, a[1], "dy"), dx = f32(env, a[2], "dx");
+    const int64_t rows = num(env, a[3], "rows"), T = num(env, a[4], "T");
+    double scale;
+    napi_get_value_double(env, a[5], &scale);
+    const int64_t n = rows * T;
+    need(rows >= 0 && T >= 0 && static_cast<int64_t>(y.length) >= n && static_cast<int64_t>(dy.length) >= n &&
+         static_cast<int64_t>(dx.length) >= n, "native.causalSoftmaxGrad: array shorter than rows*T");
+    ink::causal_softmax_grad(y.data, dy.data, dx.data, rows, T, static_cast<float>(scale));
+    return undefined(env);
+  });
+}
+
+// adamw(p, g, m, v, pOut, mOut, vOut, [decay, beta1, 1-beta1, beta2, 1-beta2, bc2Sqrt, eps, stepSize])
+napi_value AdamWFn(napi_env env, napi_callback_info info) {
+  return wrap(env, info, 8, [&](size_t argc, napi_value* a) {
+    need(argc >= 8, "native.adamw: expected (p, g, m, v, pOut, mOut, vOut, constants)");
+    const char* names[7] = {"p", "g", "m", "v", "pOut", "mOut", "vOut"};
+    F32 t[7];
+    for (int i = 0; i < 7; i++) t[i] = f32(env, a[i], names[i]);
+    for (int i = 1; i < 7; i++) need(t[i].length == t[0].length, "native.adamw: p, g, m, v and the outputs differ in length");
+    F32 c = f32(env, a[7], "constants");
+    need(c.length >= 8, "native.adamw: expected 8 constants");
+    const ink::AdamWConsts k{c.data[0], c.data[1], c.data[2], c.data[3], c.data[4], c.data[5], c.data[6], c.data[7]};
+    ink::adamw(t[0].data, t[1].data, t[2].data, t[3].data, t[4].data, t[5].data, t[6].data,
+               static_cast<int64_t>(t[0].length), k);
+    return undefined(env);
+  });
+}
+
 // tanhGrad(y, dy, dx)
 napi_value TanhGradFn(napi_env env, napi_callback_info info) {
   return wrap(env, info, 3, [&](size_t argc, napi_value* a) {
@@ -191,6 +238,7 @@ void register_more(napi_env env, napi_value exports) {
       {"slice", SliceFn},         {"concat", ConcatFn},         {"gather", GatherFn},
       {"singularValues", SvdFn},  {"softmaxGrad", SoftmaxGradFn}, {"tanhGrad", TanhGradFn},
       {"gelu", GeluFn},           {"geluGrad", GeluGradFn},     {"layerNorm", LayerNormFn},
-      {"layerNormGrad", LayerNormGradFn}};
+      {"layerNormGrad", LayerNormGradFn}, {"causalSoftmax", CausalSoftmaxFn}, {"causalSoftmaxGrad", CausalSoftmaxGradFn},
+      {"adamw", AdamWFn}};
   register_fns(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
 }

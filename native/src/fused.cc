@@ -126,4 +126,19 @@ void layernorm_grad(const float* x, const float* w, const float* mean, const flo
   }
 }
 
+void adamw(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut,
+           int64_t n, const AdamWConsts& k) {
+  vec_loop(n, [&](int64_t i, int64_t c) {
+    vf gv = load_n(g + i, c);
+    vf m1 = load_n(m + i, c) * k.beta1 + gv * k.oneMinusBeta1;
+    vf v1 = load_n(v + i, c) * k.beta2 + (gv * gv) * k.oneMinusBeta2;
+    vf denom = vsqrt(v1) / k.bc2Sqrt + k.eps;
+    vf pv = load_n(p + i, c);
+    vf decayed = k.decay == 1.0f ? pv : pv * k.decay;
+    store_n(mOut + i, m1, c);
+    store_n(vOut + i, v1, c);
+    store_n(pOut + i, decayed - (m1 / denom) * k.stepSize, c);
+  });
+}
+
 }  // namespace ink

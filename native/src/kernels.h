@@ -32,6 +32,10 @@ void reduce(int op, const float* x, float* out, int64_t pre, int64_t red, int64_
 void softmax(const float* x, float* y, int64_t rows, int64_t cols);
 // Softmax backward, as tfjs's gradient: t = dy*y; dx = t - sum(t over the row)*y.
 void softmax_grad(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
+// Causal attention softmax over (rows, T) with row r the query r % T: y = softmax(scale * x) over columns <= r % T,
+// exactly 0 beyond (as a -Infinity mask gives). The backward is softmax_grad times scale, 0 beyond the diagonal.
+void causal_softmax(const float* x, float* y, int64_t rows, int64_t T, float scale);
+void causal_softmax_grad(const float* y, const float* dy, float* dx, int64_t rows, int64_t T, float scale);
 // Tanh backward, as tfjs's gradient: dx = (1 - y*y) * dy.
 void tanh_grad(const float* y, const float* dy, float* dx, int64_t n);
 
@@ -63,5 +67,14 @@ void layernorm(const float* x, const float* w, const float* b, float* y, float* 
 // Backward: dx, dw = sum over rows of dy * xhat, db = sum over rows of dy (db may be null).
 void layernorm_grad(const float* x, const float* w, const float* mean, const float* rstd, const float* dy, float* dx,
                     float* dw, float* db, int64_t rows, int64_t C);
+
+// AdamW as lib/train/adamw.ts (PyTorch's single-tensor path), in the same float32 operation order, into new arrays:
+//   pOut = p*decay - (m1 / (sqrt(v1)/bc2Sqrt + eps)) * stepSize,  m1 = m*b1 + g*(1-b1),  v1 = v*b2 + g*g*(1-b2)
+// decay = 1 - lr*wd (exactly 1 for parameters that do not decay). Constants come in already rounded to float32.
+struct AdamWConsts {
+  float decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, stepSize;
+};
+void adamw(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut,
+           int64_t n, const AdamWConsts& k);
 
 }  // namespace ink

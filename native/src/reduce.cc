@@ -103,55 +103,95 @@ void reduce(int op, const float* x, float* out, int64_t pre, int64_t red, int64_
   }
 }
 
+namespace {
+
+// y[0:cols] = softmax(scale * x[0:cols]); x and y may be the same row.
+void softmax_row(const float* xr, float* yr, int64_t cols, float scale) {
+  float m = -std::numeric_limits<float>::infinity();
+  if (scale == 1.0f) {
+    m = reduce_contig<MaxOp>(xr, cols);
+  } else {
+    for (int64_t j = 0; j < cols; j++) m = std::max(m, xr[j] * scale);
+  }
+  const vf mv = vsplat(m);
+  vf acc = vsplat(0.0f);
+  int64_t i = 0;
+  for (; i + VL <= cols; i += VL) {
+    vf e = vexp(vload(xr + i) * scale - mv);
+    vstore(yr + i, e);
+    acc += e;
+  }
+  if (i < cols) {
+    float buf[VL];
+    for (int l = 0; l < VL; l++) buf[l] = i + l < cols ? xr[i + l] * scale : -std::numeric_limits<float>::infinity();
+    vf e = vexp(vload(buf) - mv);
+    for (int64_t l = 0; i + l < cols; l++) yr[i + l] = e[l];
+    acc += e;
+  }
+  float s = 0.0f;
+  for (int l = 0; l < VL; l++) s += acc[l];
+  const float inv = 1.0f / s;
+  for (int64_t j = 0; j < cols; j++) yr[j] *= inv;
+}
+
+// dx[0:cols] = scale * (t - sum(t) y) with t = dy*y: softmax backward times the forward's scale.
+void softmax_grad_row(const float* yr, const float* gr, float* o, int64_t cols, float scale) {
+  vf acc = vsplat(0.0f);
+  int64_t i = 0;
+  for (; i + VL <= cols; i += VL) {
+    vf t = vload(gr + i) * vload(yr + i);
+    vstore(o + i, t);
+    acc += t;
+  }
+  float s = 0.0f;
+  for (int l = 0; l < VL; l++) s += acc[l];
+  for (; i < cols; i++) s += (o[i] = gr[i] * yr[i]);
+  if (scale == 1.0f) {
+    for (int64_t j = 0; j < cols; j++) o[j] = o[j] - s * yr[j];
+  } else {
+    for (int64_t j = 0; j < cols; j++) o[j] = (o[j] - s * yr[j]) * scale;
+  }
+}
+
+}  // namespace
+
 void softmax(const float* x, float* y, int64_t rows, int64_t cols) {
   const int nt = threads();
   const bool par = rows * cols >= PAR_MIN && nt > 1 && rows > 1;
 #pragma omp parallel for schedule(static) num_threads(nt) if (par)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    const float m = reduce_contig<MaxOp>(xr, cols);
-    const vf mv = vsplat(m);
-    vf acc = vsplat(0.0f);
-    int64_t i = 0;
-    for (; i + VL <= cols; i += VL) {
-      vf e = vexp(vload(xr + i) - mv);
-      vstore(yr + i, e);
-      acc += e;
-    }
-    float s = 0.0f;
-    if (i < cols) {
-      float buf[VL];
-      for (int l = 0; l < VL; l++) buf[l] = i + l < cols ? xr[i + l] : -std::numeric_limits<float>::infinity();
-      vf e = vexp(vload(buf) - mv);
-      for (int64_t l = 0; i + l < cols; l++) yr[i + l] = e[l];
-      acc += e;
-    }
-    for (int l = 0; l < VL; l++) s += acc[l];
-    const float inv = 1.0f / s;
-    for (int64_t j = 0; j < cols; j++) yr[j] *= inv;
-  }
+  for (int64_t r = 0; r < rows; r++) softmax_row(x + r * cols, y + r * cols, cols, 1.0f);
 }
 
 void softmax_grad(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
   const int nt = threads();
   const bool par = rows * cols >= PAR_MIN && nt > 1 && rows > 1;
 #pragma omp parallel for schedule(static) num_threads(nt) if (par)
+  for (int64_t r = 0; r < rows; r++) softmax_grad_row(y + r * cols, dy + r * cols, dx + r * cols, cols, 1.0f);
+}
+
+// Row r is query position q = r % T: only columns 0..q take part, the rest are exactly 0 (what adding a -Infinity
+// mask above the diagonal gives), so the masked half of the matrix is never read.
+void causal_softmax(const float* x, float* y, int64_t rows, int64_t T, float scale) {
+  const int nt = threads();
+  const bool par = rows * T >= PAR_MIN && nt > 1 && rows > 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
   for (int64_t r = 0; r < rows; r++) {
-    const float* yr = y + r * cols;
-    const float* gr = dy + r * cols;
-    float* o = dx + r * cols;
-    vf acc = vsplat(0.0f);
-    int64_t i = 0;
-    for (; i + VL <= cols; i += VL) {
-      vf t = vload(gr + i) * vload(yr + i);
-      vstore(o + i, t);
-      acc += t;
-    }
-    float s = 0.0f;
-    for (int l = 0; l < VL; l++) s += acc[l];
-    for (; i < cols; i++) s += (o[i] = gr[i] * yr[i]);
-    for (int64_t j = 0; j < cols; j++) o[j] = o[j] - s * yr[j];
+    const int64_t n = r % T + 1;
+    float* yr = y + r * T;
+    softmax_row(x + r * T, yr, n, scale);
+    std::fill(yr + n, yr + T, 0.0f);
+  }
+}
+
+void causal_softmax_grad(const float* y, const float* dy, float* dx, int64_t rows, int64_t T, float scale) {
+  const int nt = threads();
+  const bool par = rows * T >= PAR_MIN && nt > 1 && rows > 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t n = r % T + 1;
+    float* o = dx + r * T;
+    softmax_grad_row(y + r * T, dy + r * T, o, n, scale);
+    std::fill(o + n, o + T, 0.0f);
   }
 }
 

@@ -6,6 +6,7 @@
 //         1 - 2/(e^{2|x|} + 1) with the sign restored above (no cancellation: tanh >= 0.5 there).
 #pragma once
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 
 namespace ink {
@@ -17,6 +18,11 @@ typedef int32_t vi __attribute__((vector_size(VL * 4)));
 static inline vf vsplat(float v) { return vf{} + v; }
 static inline vf vload(const float* p) { vf r; std::memcpy(&r, p, sizeof r); return r; }
 static inline void vstore(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+static inline vf vsqrt(vf x) {  // correctly rounded per lane (sqrtps with -fno-math-errno)
+  vf r;
+  for (int l = 0; l < VL; l++) r[l] = std::sqrt(x[l]);
+  return r;
+}
 static inline vf vselect(vi mask, vf a, vf b) { return mask ? a : b; }  // lane-wise: mask != 0 ? a : b
 
 static inline vf vexp(vf x) {
