@@ -182,11 +182,10 @@ async function main(): Promise<void> {
         console.log(`  ${p.name}: failed: ${r.error}`);
         continue;
       }
-      const o = r.out as Record<string, number>;
+      const o = r.out as Record<string, number> & { svd: string };
       console.log(
-        `  ${p.name.padEnd(14)} forward ${(o.forwardMs / 1000).toFixed(1)} s, SVD (ml-matrix, JS) ${(o.svdMs / 1000).toFixed(1)} s` +
-          (o.nativeSvdMs !== undefined ? `, same count through native LAPACK ${(o.nativeSvdMs / 1000).toFixed(1)} s` : '') +
-          `, peak RSS ${o.peakRssMB.toFixed(0)} MB`,
+        `  ${p.name.padEnd(14)} forward ${(o.forwardMs / 1000).toFixed(1)} s, SVD ${(o.svdMs / 1000).toFixed(1)} s (${o.svd}), ` +
+          `peak RSS ${o.peakRssMB.toFixed(0)} MB`,
       );
       rank.push({ path: p.name, ...o });
     }

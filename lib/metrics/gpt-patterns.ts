@@ -20,7 +20,7 @@ export function gptPatternSource(params: Params, cfg: GPTConfig, lastLayer = cfg
     try {
       res = runWithCache(params, cfg, idx, {
         namesFilter: names,
-        stopAtLayer: lastLayer + 1 < cfg.nLayer ? lastLayer + 1 : undefined,
+        stopAtLayer: lastLayer + 1, // = nLayer for the last block: still skips ln_f and the (B*T, V) LM head
       });
     } finally {
       idx.dispose();

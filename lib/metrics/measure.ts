@@ -5,7 +5,7 @@
 // post-softmax (TransformerLens `blocks.{l}.attn.hook_pattern`). Our GPT's runWithCache, a Hugging Face GPT-2 or
 // a fake source in the tests all fit. The returned tensors are owned (and disposed) here.
 import * as tf from '@tensorflow/tfjs';
-import { approxRankFromSingularValues, columnMass, singularValues } from './rank';
+import { approxRankFromSingularValues, columnMass, singularValuesBatch } from './rank';
 import {
   Aggregated,
   AGGREGATION_LABELS,
@@ -144,7 +144,6 @@ export async function measureAttentionRanks(
   let mstarIdx = new Float64Array(0);
   let sums: Float64Array[] = []; // per (l, h): sum over n of A, (T*T)
   const TT = T * T;
-  const A = new Float64Array(TT);
 
   for (let start = 0; start < N; start += batchSize) {
     const B = Math.min(batchSize, N - start);
@@ -187,13 +186,15 @@ export async function measureAttentionRanks(
     const L = layers.length;
     for (let li = 0; li < L; li++) {
       const d = data[li];
+      const layer = layers[li];
+      const packed = Float64Array.from(d); // (B, nh, T, T) in float64, every matrix's SVD in one batch
+      const where = (i: number): string => `attention pattern at sequence ${start + Math.floor(i / H)}, layer ${layer}, head ${i % H}`;
+      const svals = singularValuesBatch(packed, B * H, T, T, where);
       for (let b = 0; b < B; b++) {
         const n = start + b;
         for (let h = 0; h < H; h++) {
-          const off = (b * H + h) * TT;
-          for (let i = 0; i < TT; i++) A[i] = d[off + i];
-          const where = `sequence ${n}, layer ${layers[li]}, head ${h}`;
-          const s = withContext(where, () => singularValues(A, T, T));
+          const A = packed.subarray((b * H + h) * TT, (b * H + h + 1) * TT);
+          const s = svals[b * H + h];
           const idx = (n * L + li) * H + h;
           for (let t = 0; t < taus.length; t++) kstar[t][idx] = approxRankFromSingularValues(s, taus[t]);
           mstar[idx] = columnMass(A, T, eta, 'sorted');
@@ -216,9 +217,12 @@ export async function measureAttentionRanks(
     const s0 = performance.now();
     const mk = taus.map(() => new Float64Array(L * H));
     const mm = new Float64Array(L * H);
+    const means = new Float64Array(L * H * TT);
+    for (let j = 0; j < L * H; j++) for (let i = 0; i < TT; i++) means[j * TT + i] = sums[j][i] / N;
+    const svals = singularValuesBatch(means, L * H, T, T, (j) => `mean pattern of layer ${layers![Math.floor(j / H)]}, head ${j % H}`);
     for (let j = 0; j < L * H; j++) {
-      const mean = sums[j].map((v) => v / N);
-      const s = singularValues(mean, T, T);
+      const mean = means.subarray(j * TT, (j + 1) * TT);
+      const s = svals[j];
       for (let t = 0; t < taus.length; t++) mk[t][j] = approxRankFromSingularValues(s, taus[t]);
       mm[j] = columnMass(mean, T, eta, 'sorted');
     }
@@ -286,10 +290,3 @@ function drawWindows(sampler: BatchLike, N: number, T: number): Int32Array[] {
   return out;
 }
 
-function withContext<R>(where: string, f: () => R): R {
-  try {
-    return f();
-  } catch (e) {
-    throw new Error(`attention pattern at ${where}: ${(e as Error).message}`);
-  }
-}

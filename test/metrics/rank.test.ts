@@ -8,6 +8,7 @@ import {
   columnMass,
   columnMassIndexOrder,
   singularValues,
+  singularValuesBatch,
 } from '../../lib/metrics/rank';
 import { Rng } from '../../lib/util/rng';
 
@@ -209,4 +210,25 @@ test('shape and threshold validation', () => {
   assert.throws(() => columnMass(identity(3), 3, -0.1), /eta \(-0.1\) must be in \(0, 1\]/);
   assert.throws(() => columnMass(identity(3), 3, 0.9, 'random' as never), /column order 'random' is not one of/);
   assert.equal(approxRank(identity(3), 3, 1), 3); // tau = 1 is allowed: the full rank
+});
+
+// Runs LAPACK where the addon is built (as in CI) and ml-matrix under INHERITUNE_NATIVE=0.
+test('singularValuesBatch (LAPACK when built, else ml-matrix) equals singularValues per matrix, and names a bad one', () => {
+  const rng = new Rng(99);
+  const T = 23;
+  const count = 5;
+  const A = new Float64Array(count * T * T);
+  for (let i = 0; i < A.length; i++) A[i] = rng.next();
+  A.set(identity(T), 2 * T * T); // an exact tie case: k* must stay ceil(tau T)
+  const batch = singularValuesBatch(A, count, T, T);
+  for (let i = 0; i < count; i++) {
+    const ref = singularValues(A.subarray(i * T * T, (i + 1) * T * T), T, T);
+    assert.equal(batch[i].length, T);
+    for (let j = 0; j < T; j++) assert.ok(Math.abs(batch[i][j] - ref[j]) <= 1e-12 * ref[0], `matrix ${i}, s_${j}: ${batch[i][j]} vs ${ref[j]}`);
+    for (const tau of [0.8, 0.9, 0.95]) assert.equal(approxRankFromSingularValues(batch[i], tau), approxRankFromSingularValues(ref, tau));
+  }
+  assert.equal(approxRankFromSingularValues(batch[2], 0.9), Math.ceil(0.9 * T));
+  A[3 * T * T + 5] = NaN;
+  assert.throws(() => singularValuesBatch(A, count, T, T, (i) => `head ${i}`), /head 3: entry \(0, 5\) is NaN/);
+  assert.throws(() => singularValuesBatch(A, count + 1, T, T), /expected 6\*23\*23/);
 });
