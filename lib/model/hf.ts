@@ -20,7 +20,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { GPTConfig, makeConfig } from './config';
 import { Params, paramSpecs } from './params';
-import { HeaderEntry, Metadata, TensorEntry, TensorMap, readSafetensors, readSafetensorsHeader, writeFileAtomic, writeSafetensors } from './safetensors';
+import { HeaderEntry, Metadata, TensorEntry, TensorMap, readSafetensors, readSafetensorsHeader } from './safetensors';
+import { writeSafetensors } from './safetensors-write';
+import { writeFileAtomic } from '../util/fs';
 import { LAYOUT_KEY, LINEAR_WEIGHT, Layout, MASK_BUFFER, canonicalName, detectLayout, fromNanoGPTLayout, sameTensor, toNanoGPTLayout } from './nanogpt-names';
 
 export const HF_CONFIG_FILE = 'config.json';

@@ -7,12 +7,8 @@
 //   - validates the whole header (bounds, sizes, overlaps, gaps, exact coverage of the file) before reading any data,
 //     so a truncated or corrupt file is rejected before anything is returned (never a half-loaded model);
 //   - reads tensor by tensor at file offsets (fs.readSync) into fresh, aligned buffers, optionally only some tensors.
-// The writer writes to a temporary file in the same folder, fsyncs it and renames it over the target, so a crash
-// never leaves a half-written file under the final name.
+// Writing is ./safetensors-write.ts.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { fsyncDir } from '../util/fs';
 
 /** Dtypes the reader accepts. F16/BF16 are decoded to F32, I64 to I32 (checked to fit). */
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U16' | 'U8';
@@ -30,7 +26,8 @@ export type TensorMap = Record<string, TensorEntry>;
 export type Metadata = Record<string, string>;
 
 export const DTYPE_SIZE: Record<DType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U16: 2, U8: 1 };
-const ARRAY_TYPE: Record<MemDType, { new (n: number): TensorData; name: string }> = {
+/** The typed array of each in-memory dtype (shared with ./safetensors-write). */
+export const ARRAY_TYPE: Record<MemDType, { new (n: number): TensorData; name: string }> = {
   F64: Float64Array, F32: Float32Array, I32: Int32Array, U16: Uint16Array, U8: Uint8Array,
 };
 
@@ -38,7 +35,7 @@ const ARRAY_TYPE: Record<MemDType, { new (n: number): TensorData; name: string }
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 // readSync/writeSync take at most 2^31-1 bytes per call.
 const IO_CHUNK = 256 * 1024 * 1024;
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface HeaderEntry {
   dtype: DType;
@@ -66,7 +63,7 @@ export interface ReadOptions {
   names?: readonly string[] | ((name: string) => boolean);
 }
 
-function product(shape: readonly number[]): number {
+export function product(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
@@ -217,7 +214,7 @@ function readHeaderFrom(fd: number, file: string): SafetensorsHeader {
 // Decoding
 
 /** Reverses the byte order of each `width`-byte element in place (only needed on big-endian hosts). */
-function swapBytes(bytes: Uint8Array, width: number): void {
+export function swapBytes(bytes: Uint8Array, width: number): void {
   for (let i = 0; i < bytes.length; i += width) {
     for (let a = i, b = i + width - 1; a < b; a++, b--) {
       const t = bytes[a];
@@ -335,104 +332,5 @@ export function readSafetensors(file: string, options: ReadOptions = {}): ReadRe
     const tensors: TensorMap = {};
     for (const name of Object.keys(read).sort()) tensors[name] = read[name];
     return { tensors, metadata: header.metadata, storedDtypes };
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Writing
-
-function planLayout(tensors: TensorMap, metadata: Metadata): { header: Uint8Array; names: string[]; sizes: number[] } {
-  const names = Object.keys(tensors).sort();
-  const json: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) {
-    for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new Error(`metadata value '${k}' must be a string, got ${typeof v}`);
-    }
-    // Sorted keys, as the fixture writer in test/reference/safetensors_io.py does: byte-identical files.
-    json.__metadata__ = Object.fromEntries(Object.keys(metadata).sort().map((k) => [k, metadata[k]]));
-  }
-  let offset = 0;
-  const sizes: number[] = [];
-  for (const name of names) {
-    if (name === '__metadata__' || name === '' || name === '__proto__') throw new Error(`invalid tensor name '${name}'`);
-    const t = tensors[name];
-    if (!Object.prototype.hasOwnProperty.call(ARRAY_TYPE, t.dtype)) {
-      throw new Error(`tensor '${name}': cannot write dtype ${String(t.dtype)}; expected one of ${Object.keys(ARRAY_TYPE).join(', ')}`);
-    }
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new Error(`tensor '${name}': shape must be non-negative integers, got ${JSON.stringify(t.shape)}`);
-    }
-    const size = product(t.shape) * DTYPE_SIZE[t.dtype];
-    json[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
-    sizes.push(size);
-    offset += size;
-  }
-  let text = JSON.stringify(json);
-  // Pad with spaces so the byte buffer starts 8-byte aligned (8 + N ≡ 0 mod 8).
-  let header = new TextEncoder().encode(text);
-  if (header.length % 8 !== 0) {
-    text += ' '.repeat(8 - (header.length % 8));
-    header = new TextEncoder().encode(text);
-  }
-  return { header, names, sizes };
-}
-
-/** The little-endian bytes of a tensor's data, checked against its dtype and shape. */
-function tensorBytes(name: string, t: TensorEntry, size: number): Uint8Array {
-  const data = t.data; // may be a getter: read it only now
-  const Ctor = ARRAY_TYPE[t.dtype];
-  if (!(data instanceof Ctor)) {
-    throw new Error(`tensor '${name}': dtype ${t.dtype} needs a ${Ctor.name}, got ${(data as object)?.constructor?.name ?? typeof data}`);
-  }
-  if (data.byteLength !== size) {
-    throw new Error(`tensor '${name}': data has ${data.length} elements but shape [${t.shape.join(', ')}] needs ${product(t.shape)}`);
-  }
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (HOST_LITTLE_ENDIAN) return bytes;
-  const copy = bytes.slice();
-  swapBytes(copy, DTYPE_SIZE[t.dtype]);
-  return copy;
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.length - done));
-}
-
-/**
- * Writes `fill(fd)` to `file` atomically: into a temporary file in the same folder, fsynced, then renamed over
- * `file`. If fill throws, the temporary file is removed and any previous `file` is left untouched.
- */
-export function writeFileAtomic(file: string, fill: (fd: number) => void): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  let ok = false;
-  try {
-    fill(fd);
-    fs.fsyncSync(fd);
-    ok = true;
-  } finally {
-    fs.closeSync(fd);
-    if (!ok) fs.rmSync(tmp, { force: true });
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fsyncDir(dir); // persist the rename itself
-}
-
-/** Writes tensors (contiguous, in sorted-name order) and string metadata to a safetensors file, atomically. */
-export function writeSafetensors(file: string, tensors: TensorMap, metadata: Metadata = {}): void {
-  const plan = planLayout(tensors, metadata);
-  writeFileAtomic(file, (fd) => {
-    const len = new Uint8Array(8);
-    new DataView(len.buffer).setBigUint64(0, BigInt(plan.header.length), true);
-    writeAll(fd, len);
-    writeAll(fd, plan.header);
-    plan.names.forEach((name, i) => writeAll(fd, tensorBytes(name, tensors[name], plan.sizes[i])));
   });
 }

@@ -3,7 +3,7 @@
 // float precision (String(x)), so curves read back from disk equal the in-memory history.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../model/safetensors';
+import { writeFileAtomic } from '../util/fs';
 
 export interface StepLog {
   /** 0-based index of the update (the lr schedule's `it`). */

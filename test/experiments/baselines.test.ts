@@ -12,10 +12,8 @@ import { History } from '../../lib/train/history';
 import { DistillOptions } from '../../lib/train/distill';
 import { train } from '../../lib/train/trainer';
 import { MemoryTokenSource } from '../../lib/data/source';
-import {
-  MethodResult, StageTrainFn, ablationLayers, ablationPlan, ablationVerdict, baselinePlan, baselinesPaperRows, baselinesVerdict,
-  distillPlan, distillVerdict, inherituneRunFor, methodHistory, methodsTable, runMethod, studentLayers,
-} from '../../lib/experiments/baselines';
+import { MethodResult, StageTrainFn, ablationLayers, ablationPlan, baselinePlan, distillPlan, inherituneRunFor, methodHistory, runMethod, studentLayers } from '../../lib/experiments/baselines';
+import { ablationVerdict, baselinesPaperRows, baselinesVerdict, distillVerdict, methodsTable } from '../../lib/experiments/baselines-report';
 
 before(() => setupBackend());
 

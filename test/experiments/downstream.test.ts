@@ -16,10 +16,10 @@ import { LAB_SETUPS } from '../../lib/experiments/lab';
 import { PAPER_AVERAGES, PAPER_ROWS } from '../../lib/eval/paper';
 import { TASK_NAMES } from '../../lib/eval/tasks';
 import {
-  DOWNSTREAM_TASKS, FIXTURE_LABEL, ModelEval, dataPlanMarkdown, downstreamFigures, downstreamRuns, downstreamSettings,
-  downstreamTableRows, downstreamVerdict, evaluateDownstreamModel, fixtureCheckRows, fixtureFile, loadFinishedRun,
-  paperFigures, paperTableRows, planTaskData,
+  DOWNSTREAM_TASKS, FIXTURE_LABEL, ModelEval, dataPlanMarkdown, downstreamRuns, downstreamSettings,
+  evaluateDownstreamModel, fixtureCheckRows, fixtureFile, loadFinishedRun, planTaskData,
 } from '../../lib/experiments/downstream';
+import { downstreamFigures, downstreamTableRows, downstreamVerdict, paperFigures, paperTableRows } from '../../lib/experiments/downstream-report';
 import { tinyConfig, tokenData } from '../train/util';
 
 let tmp: string;

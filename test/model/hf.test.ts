@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { GPTConfig, makeConfig } from '../../lib/model/config';
 import { checkParams, disposeParams, initParams, paramSpecs } from '../../lib/model/params';
 import { forward } from '../../lib/model/gpt';
-import { TensorEntry, TensorMap, readSafetensors, writeSafetensors } from '../../lib/model/safetensors';
+import { TensorEntry, TensorMap, readSafetensors } from '../../lib/model/safetensors';
+import { writeSafetensors } from '../../lib/model/safetensors-write';
 import {
   fromHFConfigJSON, loadHFFolder, loadNanoGPTSafetensors, loadSafetensorsCheckpoint, paramsToTensors, tensorsToParams,
   toHFConfigJSON, writeHFFolder, writeNanoGPTSafetensors,

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { DTYPE_SIZE, MAX_HEADER_BYTES, TensorEntry, TensorMap, readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../lib/model/safetensors';
+import { DTYPE_SIZE, MAX_HEADER_BYTES, TensorEntry, TensorMap, readSafetensors, readSafetensorsHeader } from '../../lib/model/safetensors';
+import { writeSafetensors } from '../../lib/model/safetensors-write';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'inheritune-st-'));
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
