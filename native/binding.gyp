@@ -12,7 +12,8 @@
         "src/transpose.cc",
         "src/copy.cc",
         "src/svd.cc",
-        "src/fused.cc"
+        "src/fused.cc",
+        "src/attention.cc"
       ],
       "include_dirs": ["<!@(sh find-blas.sh include)"],
       "defines": ["NAPI_VERSION=8", "<!@(sh find-blas.sh defines)"],

@@ -29,6 +29,9 @@ export interface NativeAddon {
   /** Row r of (rows, T) is query r % T: softmax(scale * x) over columns <= r % T, exactly 0 beyond. */
   causalSoftmax(x: Float32Array, y: Float32Array, rows: number, T: number, scale: number): void;
   causalSoftmaxGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, T: number, scale: number): void;
+  /** Causal attention from qkv (B*T, 3C): y (B*T, C) heads side by side and the pattern p (B, nh, T, T). */
+  attention(qkv: Float32Array, y: Float32Array, p: Float32Array, B: number, T: number, nh: number, scale: number): void;
+  attentionGrad(qkv: Float32Array, p: Float32Array, dy: Float32Array, dqkv: Float32Array, B: number, T: number, nh: number, scale: number): void;
   /** consts: [decay, beta1, 1-beta1, beta2, 1-beta2, bc2Sqrt, eps, stepSize], float32 (lib/train/adamw.ts). */
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, consts: Float32Array): void;
   singularValues(a: Float64Array, s: Float64Array, count: number, rows: number, cols: number): void;

@@ -4,6 +4,8 @@
 //   layerNormNative(x, w, b, eps)  biased variance, one kernel each way
 //   causalSoftmaxNative(s, scale)  softmax(scale*s + causal -Infinity mask) over (B, nh, T, T) scores; reads only the
 //                                  unmasked half; backward = scale * softmax backward
+//   attentionNative(qkv, ...)      causal attention straight from c_attn's (B*T, 3C) output to (B*T, C), no split,
+//                                  head transposes or concat (strided BLAS; native/src/attention.cc)
 //   adamwNative(p, g, m, v, k)     one AdamW update (lib/train/adamw.ts) in one pass, returning new p, m, v
 // Gradients: tf.customGrad with the closed forms
 //   gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3*0.044715 x^2),  t = tanh(sqrt(2/pi)(x + 0.044715 x^3))
@@ -24,6 +26,8 @@ const LN_GRAD = 'InherituneLayerNormGrad';
 const CAUSAL = 'InherituneCausalSoftmax';
 const CAUSAL_GRAD = 'InherituneCausalSoftmaxGrad';
 const ADAMW = 'InherituneAdamW';
+const ATTN = 'InherituneAttention';
+const ATTN_GRAD = 'InherituneAttentionGrad';
 const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFromHeap(t) as Float32Array;
 
 let isActive: () => boolean = () => false;
@@ -97,6 +101,24 @@ export function registerNativeOps(addon: NativeAddon, active: () => boolean): vo
     const dx = b.makeOutput(y.shape, 'float32');
     addon.causalSoftmaxGrad(f32(b, y), f32(b, dy), f32(b, dx), rows, T, (attrs as unknown as { scale: number }).scale);
     return dx;
+  });
+  type AttnAttrs = { B: number; T: number; nh: number; scale: number };
+  reg(ATTN, ({ inputs, backend, attrs }) => {
+    const b = backend as WasmBackend;
+    const qkv = inputs.qkv as tf.TensorInfo;
+    const { B, T, nh, scale } = attrs as unknown as AttnAttrs;
+    const y = b.makeOutput([B * T, qkv.shape[1] / 3], 'float32');
+    const p = b.makeOutput([B, nh, T, T], 'float32');
+    addon.attention(f32(b, qkv), f32(b, y), f32(b, p), B, T, nh, scale);
+    return [y, p];
+  });
+  reg(ATTN_GRAD, ({ inputs, backend, attrs }) => {
+    const b = backend as WasmBackend;
+    const { qkv, p, dy } = inputs as Record<string, tf.TensorInfo>;
+    const { B, T, nh, scale } = attrs as unknown as AttnAttrs;
+    const dqkv = b.makeOutput(qkv.shape, 'float32');
+    addon.attentionGrad(f32(b, qkv), f32(b, p), f32(b, dy), f32(b, dqkv), B, T, nh, scale);
+    return dqkv;
   });
   reg(ADAMW, ({ inputs, backend, attrs }) => {
     const b = backend as WasmBackend;
@@ -182,6 +204,29 @@ export function causalSoftmaxNative(scores: tf.Tensor, scale: number): tf.Tensor
   let op = causalCache.get(scale);
   if (!op) causalCache.set(scale, (op = causalNative(scale)));
   return op(scores);
+}
+
+// ---- causal attention from qkv ----------------------------------------------------------------------------------------
+
+/**
+ * Causal self-attention core: qkv (B*T, 3C), the c_attn output [q | k | v] with heads side by side in each third, to
+ * y (B*T, C) = softmax(scale q kᵀ + causal mask) v with heads side by side, as lib/model/gpt attention computes
+ * between c_attn and c_proj (without hooks or attention dropout).
+ */
+export function attentionNative(qkv: tf.Tensor2D, B: number, T: number, nh: number, scale: number): tf.Tensor2D {
+  requireActive('attentionNative', qkv);
+  const [rows, C3] = qkv.shape;
+  if (qkv.rank !== 2 || rows !== B * T || C3 % (3 * nh) !== 0) {
+    throw new Error(`attentionNative: qkv must be (B*T, 3*nh*hs) = (${B}*${T}, 3*${nh}*hs), got [${qkv.shape}]`);
+  }
+  const attrs = { B, T, nh, scale };
+  const op = tf.customGrad((...args: Arg[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const [y, p] = run(ATTN, { qkv: x }, attrs) as tf.Tensor[]; // (B*T, C), (B, nh, T, T)
+    save([x, p]);
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(ATTN_GRAD, { qkv: saved[0], p: saved[1], dy }, attrs) as tf.Tensor };
+  });
+  return op(qkv) as tf.Tensor2D;
 }
 
 // ---- AdamW -----------------------------------------------------------------------------------------------------------

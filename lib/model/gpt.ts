@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GPTConfig, headSize } from './config';
 import { Params, checkParams, blockParamName } from './params';
 import { linear, tiedHead, crossEntropy, geluTanh, layerNorm } from './ops';
-import { nativeOpsActive, causalSoftmaxNative } from '../backend/native-ops';
+import { nativeOpsActive, causalSoftmaxNative, attentionNative } from '../backend/native-ops';
 import { HookList, HookRunner } from './hookpoints';
 import { backendReport } from '../backend';
 import { hashString } from '../util/rng';
@@ -181,6 +181,9 @@ function block(ctx: Ctx, x: tf.Tensor, l: number): tf.Tensor {
   return x;
 }
 
+/** Hook points inside the attention core: hooking any of them keeps the step-by-step path below. */
+const ATTN_HOOKS = ['attn.hook_q', 'attn.hook_k', 'attn.hook_v', 'attn.hook_attn_scores', 'attn.hook_pattern', 'attn.hook_z'];
+
 /** Causal self-attention. h (B*T, C) -> c_proj output (B*T, C). */
 function attention(ctx: Ctx, h: tf.Tensor, l: number): tf.Tensor {
   const { B, T, cfg, hk, fast } = ctx;
@@ -188,6 +191,14 @@ function attention(ctx: Ctx, h: tf.Tensor, l: number): tf.Tensor {
   const nh = cfg.nHead;
   const hs = headSize(cfg);
   const qkv = linear(h as tf.Tensor2D, param(ctx, l, 'attn.c_attn.weight'), maybe(ctx, l, 'attn.c_attn.bias'), fast); // (B*T, 3C)
+  // Same factor as nanoGPT/Sophia: 1/sqrt(hs), times 1/(layer+1) when the config says so (paper.md §1.1).
+  const scale = (1 / Math.sqrt(hs)) * (cfg.scaleAttnByInverseLayerIdx ? 1 / (l + 1) : 1);
+  const attnHooked = hk !== undefined && ATTN_HOOKS.some((n) => hk.has(`blocks.${l}.${n}`));
+  if (nativeOpsActive() && !attnHooked && ctx.dropout === 0) {
+    // one native op from qkv to the heads' outputs side by side; same numbers as the steps below
+    const y = attentionNative(qkv, B, T, nh, scale); // (B*T, C)
+    return linear(y, param(ctx, l, 'attn.c_proj.weight'), maybe(ctx, l, 'attn.c_proj.bias'), fast);
+  }
   // Split before any 4-D transpose: a 5-D (B, T, 3, nh, hs) transpose is much slower on wasm (stack.md §2).
   const [q0, k0, v0] = tf.split(qkv, 3, 1); // 3 x (B*T, C)
   const heads = (t: tf.Tensor, name: string): tf.Tensor => {
@@ -198,8 +209,6 @@ function attention(ctx: Ctx, h: tf.Tensor, l: number): tf.Tensor {
   const q = heads(q0, 'q');
   const k = heads(k0, 'k');
   const v = heads(v0, 'v');
-  // Same factor as nanoGPT/Sophia: 1/sqrt(hs), times 1/(layer+1) when the config says so (paper.md §1.1).
-  const scale = (1 / Math.sqrt(hs)) * (cfg.scaleAttnByInverseLayerIdx ? 1 / (l + 1) : 1);
   const qk = tf.matMul(q, k, false, true); // (B, nh, T, T)
   let p: tf.Tensor; // (B, nh, T, T), rows sum to 1, masked entries exactly 0
   const scoresName = `blocks.${l}.attn.hook_attn_scores`;

@@ -1,5 +1,6 @@
 // N-API glue, second half: copies (slice, concat, gather), fused gradients and ops, and the batched SVD.
 #include <algorithm>
+#include <string>
 #include "kernels.h"
 #include "napi_util.h"
 
@@ -62,6 +63,47 @@ napi_value AdamWFn(napi_env env, napi_callback_info info) {
     const ink::AdamWConsts k{c.data[0], c.data[1], c.data[2], c.data[3], c.data[4], c.data[5], c.data[6], c.data[7]};
     ink::adamw(t[0].data, t[1].data, t[2].data, t[3].data, t[4].data, t[5].data, t[6].data,
                static_cast<int64_t>(t[0].length), k);
+    return undefined(env);
+  });
+}
+
+// attention(qkv, y, p, B, T, nh, scale) / attentionGrad(qkv, p, dy, dqkv, B, T, nh, scale)
+struct AttnDims {
+  int64_t B, T, nh, hs;
+};
+AttnDims attn_dims(napi_env env, napi_value* a, size_t qkvLen, const char* fn) {
+  AttnDims d{num(env, a[0], "B"), num(env, a[1], "T"), num(env, a[2], "nh"), 0};
+  need(d.B > 0 && d.T > 0 && d.nh > 0, (std::string(fn) + ": B, T and nh must be positive").c_str());
+  const int64_t rows = d.B * d.T;
+  need(static_cast<int64_t>(qkvLen) % (rows * 3 * d.nh) == 0, (std::string(fn) + ": qkv is not (B*T, 3*nh*hs)").c_str());
+  d.hs = static_cast<int64_t>(qkvLen) / (rows * 3 * d.nh);
+  return d;
+}
+
+napi_value AttentionFn(napi_env env, napi_callback_info info) {
+  return wrap(env, info, 7, [&](size_t argc, napi_value* a) {
+    need(argc >= 7, "native.attention: expected (qkv, y, p, B, T, nh, scale)");
+    F32 qkv = f32(env, a[0], "qkv"), y = f32(env, a[1], "y"), p = f32(env, a[2], "p");
+    const AttnDims d = attn_dims(env, a + 3, qkv.length, "native.attention");
+    double scale;
+    napi_get_value_double(env, a[6], &scale);
+    need(static_cast<int64_t>(y.length) >= d.B * d.T * d.nh * d.hs && static_cast<int64_t>(p.length) >= d.B * d.nh * d.T * d.T,
+         "native.attention: y or p too short");
+    ink::attention_forward(qkv.data, y.data, p.data, d.B, d.T, d.nh, d.hs, static_cast<float>(scale));
+    return undefined(env);
+  });
+}
+
+napi_value AttentionGradFn(napi_env env, napi_callback_info info) {
+  return wrap(env, info, 8, [&](size_t argc, napi_value* a) {
+    need(argc >= 8, "native.attentionGrad: expected (qkv, p, dy, dqkv, B, T, nh, scale)");
+    F32 qkv = f32(env, a[0], "qkv"), p = f32(env, a[1], "p"), dy = f32(env, a[2], "dy"), dqkv = f32(env, a[3], "dqkv");
+    const AttnDims d = attn_dims(env, a + 4, qkv.length, "native.attentionGrad");
+    double scale;
+    napi_get_value_double(env, a[7], &scale);
+    need(dqkv.length == qkv.length && static_cast<int64_t>(dy.length) >= d.B * d.T * d.nh * d.hs &&
+         static_cast<int64_t>(p.length) >= d.B * d.nh * d.T * d.T, "native.attentionGrad: array too short");
+    ink::attention_backward(qkv.data, p.data, dy.data, dqkv.data, d.B, d.T, d.nh, d.hs, static_cast<float>(scale));
     return undefined(env);
   });
 }
@@ -239,6 +281,6 @@ void register_more(napi_env env, napi_value exports) {
       {"singularValues", SvdFn},  {"softmaxGrad", SoftmaxGradFn}, {"tanhGrad", TanhGradFn},
       {"gelu", GeluFn},           {"geluGrad", GeluGradFn},     {"layerNorm", LayerNormFn},
       {"layerNormGrad", LayerNormGradFn}, {"causalSoftmax", CausalSoftmaxFn}, {"causalSoftmaxGrad", CausalSoftmaxGradFn},
-      {"adamw", AdamWFn}};
+      {"adamw", AdamWFn}, {"attention", AttentionFn}, {"attentionGrad", AttentionGradFn}};
   register_fns(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
 }

@@ -68,6 +68,13 @@ void layernorm(const float* x, const float* w, const float* b, float* y, float* 
 void layernorm_grad(const float* x, const float* w, const float* mean, const float* rstd, const float* dy, float* dx,
                     float* dw, float* db, int64_t rows, int64_t C);
 
+// ---- attention.cc -------------------------------------------------------------------------------------------------
+// Causal attention from qkv (B*T, 3C) [q | k | v, heads side by side in each]: y (B*T, C) heads side by side, and
+// p (B, nh, T, T) the softmax pattern, kept for the backward. dqkv (B*T, 3C) is fully written.
+void attention_forward(const float* qkv, float* y, float* p, int64_t B, int64_t T, int64_t nh, int64_t hs, float scale);
+void attention_backward(const float* qkv, const float* p, const float* dy, float* dqkv, int64_t B, int64_t T,
+                        int64_t nh, int64_t hs, float scale);
+
 // AdamW as lib/train/adamw.ts (PyTorch's single-tensor path), in the same float32 operation order, into new arrays:
 //   pOut = p*decay - (m1 / (sqrt(v1)/bc2Sqrt + eps)) * stepSize,  m1 = m*b1 + g*(1-b1),  v1 = v*b2 + g*g*(1-b2)
 // decay = 1 - lr*wd (exactly 1 for parameters that do not decay). Constants come in already rounded to float32.
