@@ -121,7 +121,7 @@ async function main(): Promise<void> {
 
   const plans: Record<ConfigKey, RunPlan> = quick
     ? { D: { warmup: 1, steps: 5, budgetS: 30 }, A: { warmup: 1, steps: 2, budgetS: 40 }, B: { warmup: 1, steps: 2, budgetS: 40 }, C: { warmup: 1, steps: 1, budgetS: 60 } }
-    : { D: { warmup: 2, steps: 10, budgetS: 60 }, A: { warmup: 1, steps: 3, budgetS: 90 }, B: { warmup: 1, steps: 3, budgetS: 90 }, C: { warmup: 1, steps: 3, budgetS: 120 } };
+    : { D: { warmup: 3, steps: 30, budgetS: 60 }, A: { warmup: 1, steps: 3, budgetS: 90 }, B: { warmup: 1, steps: 3, budgetS: 90 }, C: { warmup: 1, steps: 3, budgetS: 120 } };
 
   console.log(`inheritune-lab bench: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`native kernels: ${nativeOk ? 'built' : `unavailable (${nativeWhy})`}; tfjs-node: ${tfjsNodeInstalled() ? 'installed' : 'not installed'}`);
