@@ -68,6 +68,33 @@ test('distillLoss equals alpha·CE + (1-alpha)·τ²·KL(teacher‖student) comp
   tf.dispose([s, t, y, same]);
 });
 
+test('distillLoss gradient wrt the student logits equals central differences of the hand formula (float64)', async () => {
+  for (const c of [{ y: [1, -1, 2], alpha: 0.3, tau: 1.5, t2: true }, { y: [0, 1, 2], alpha: 0, tau: 2, t2: false }]) {
+    const s = tf.tensor3d([S]);
+    const t = tf.tensor3d([T]);
+    const y = tf.tensor2d([c.y], [1, 3], 'int32');
+    const g = await assertNoLeak(() => {
+      const gr = tf.grad((x: tf.Tensor) => distillLoss(x, t, y, { alpha: c.alpha, temperature: c.tau, scaleByT2: c.t2 }))(s);
+      const d = Array.from(gr.dataSync());
+      gr.dispose();
+      return d;
+    }, 0, 'distillLoss gradient');
+    const h = 1e-6;
+    const fd: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        const plus = S.map((r) => [...r]);
+        const minus = S.map((r) => [...r]);
+        plus[i][j] += h;
+        minus[i][j] -= h;
+        fd.push((byHand(plus, T, c.y, c.alpha, c.tau, c.t2) - byHand(minus, T, c.y, c.alpha, c.tau, c.t2)) / (2 * h));
+      }
+    }
+    assertClose(g, fd, 1e-4, `d loss / d student ${JSON.stringify(c)}`, 1e-2);
+    tf.dispose([s, t, y]);
+  }
+});
+
 test('KD training: the teacher never changes and gets no gradient; alpha = 1 is plain cross-entropy', async () => {
   const cfg = tinyConfig();
   const src = tokenData(3000, cfg.vocabSize, 5);
