@@ -32,6 +32,12 @@ const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFrom
 
 let isActive: () => boolean = () => false;
 
+/** x viewed as (rows, last axis): [rows, size of the last axis]. */
+function rowsOf(x: tf.TensorInfo): [number, number] {
+  const last = x.shape[x.shape.length - 1];
+  return [x.shape.reduce((p, q) => p * q, 1) / Math.max(last, 1), last];
+}
+
 /** True when the fused ops run natively (wasm backend with native kernels on). */
 export function nativeOpsActive(): boolean {
   return isActive() && tf.getBackend() === 'wasm';
@@ -61,8 +67,7 @@ export function registerNativeOps(addon: NativeAddon, active: () => boolean): vo
   reg(LN, ({ inputs, backend, attrs }) => {
     const b = backend as WasmBackend;
     const { x, w, bias } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
-    const C = x.shape[x.shape.length - 1];
-    const rows = x.shape.reduce((p, q) => p * q, 1) / Math.max(C, 1);
+    const [rows, C] = rowsOf(x);
     const y = b.makeOutput(x.shape, 'float32');
     const mean = b.makeOutput([rows], 'float32');
     const rstd = b.makeOutput([rows], 'float32');
@@ -73,8 +78,7 @@ export function registerNativeOps(addon: NativeAddon, active: () => boolean): vo
   reg(LN_GRAD, ({ inputs, backend, attrs }) => {
     const b = backend as WasmBackend;
     const { x, w, mean, rstd, dy } = inputs as Record<string, tf.TensorInfo>;
-    const C = x.shape[x.shape.length - 1];
-    const rows = x.shape.reduce((p, q) => p * q, 1) / Math.max(C, 1);
+    const [rows, C] = rowsOf(x);
     const withBias = (attrs as unknown as { withBias: boolean }).withBias;
     const dx = b.makeOutput(x.shape, 'float32');
     const dw = b.makeOutput([C], 'float32');
@@ -82,10 +86,6 @@ export function registerNativeOps(addon: NativeAddon, active: () => boolean): vo
     addon.layerNormGrad(f32(b, x), f32(b, w), f32(b, mean), f32(b, rstd), f32(b, dy), f32(b, dx), f32(b, dw), db ? f32(b, db) : null, rows, C);
     return db ? [dx, dw, db] : [dx, dw];
   });
-  const rowsOf = (x: tf.TensorInfo): [number, number] => {
-    const T = x.shape[x.shape.length - 1];
-    return [x.shape.reduce((p, q) => p * q, 1) / Math.max(T, 1), T];
-  };
   reg(CAUSAL, ({ inputs, backend, attrs }) => {
     const b = backend as WasmBackend;
     const x = inputs.x as tf.TensorInfo;
