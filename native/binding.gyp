@@ -13,7 +13,8 @@
         "src/copy.cc",
         "src/svd.cc",
         "src/fused.cc",
-        "src/attention.cc"
+        "src/attention.cc",
+        "src/addon_train.cc"
       ],
       "include_dirs": ["<!@(sh find-blas.sh include)"],
       "defines": ["NAPI_VERSION=8", "<!@(sh find-blas.sh defines)"],

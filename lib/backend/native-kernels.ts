@@ -34,6 +34,12 @@ export interface NativeAddon {
   attentionGrad(qkv: Float32Array, p: Float32Array, dy: Float32Array, dqkv: Float32Array, B: number, T: number, nh: number, scale: number): void;
   /** consts: [decay, beta1, 1-beta1, beta2, 1-beta2, bc2Sqrt, eps, stepSize], float32 (lib/train/adamw.ts). */
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, consts: Float32Array): void;
+  /** Softmax cross-entropy rows: p = softmax(x), nll = logsumexp - x[t] (0 where t = -1). Returns -1 or the first bad row. */
+  softmaxXent(x: Float32Array, targets: Int32Array, p: Float32Array, nll: Float32Array, rows: number, V: number): number;
+  /** dx = (p - onehot(t)) * coef[row]. */
+  softmaxXentGrad(p: Float32Array, targets: Int32Array, coef: Float32Array, dx: Float32Array, rows: number, V: number): void;
+  /** C1 = op(A1) op(B1) and C2 = op(A2) op(B2), concurrently on 2 threads; dims = [M, N, K, transA, transB]. */
+  gemmPair(a1: Float32Array, b1: Float32Array, c1: Float32Array, dims1: number[], a2: Float32Array, b2: Float32Array, c2: Float32Array, dims2: number[]): void;
   singularValues(a: Float64Array, s: Float64Array, count: number, rows: number, cols: number): void;
   setThreads(n: number): void;
   info(): { blasConfig: string; blasThreading: string; threads: number; cores: number; simd: string };

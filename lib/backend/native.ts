@@ -13,6 +13,7 @@ import * as path from 'path';
 import { NativeAddon, Fallback, KernelArgs, kernelFactories } from './native-kernels';
 import { installNativeGrads } from './native-grads';
 import { registerNativeOps } from './native-ops';
+import { registerTrainOps } from './native-train-ops';
 
 export type { NativeAddon } from './native-kernels';
 
@@ -120,6 +121,7 @@ export function enableNativeKernels(opts: EnableOptions = {}): NativeStatus {
   // Fused gradients (Softmax, Tanh) and broadcast-based Sum/Mean gradients, used while native kernels are on.
   installNativeGrads(a, () => status.enabled);
   registerNativeOps(a, () => status.enabled);
+  registerTrainOps(a);
   const info = a.info();
   status = {
     enabled: true,

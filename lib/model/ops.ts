@@ -11,6 +11,7 @@
 // as single fused kernels.
 import * as tf from '@tensorflow/tfjs';
 import { nativeOpsActive, geluTanhNative, layerNormNative } from '../backend/native-ops';
+import { crossEntropyNative, matMulPairNative } from '../backend/native-train-ops';
 
 type T2 = tf.Tensor2D;
 type Arg = tf.Tensor | tf.GradSaveFunc;
@@ -19,6 +20,12 @@ type Arg = tf.Tensor | tf.GradSaveFunc;
 function matMulT(a: T2, b: T2, transposeA: boolean, transposeB: boolean): T2 {
   if (nativeOpsActive()) return tf.matMul(a, b, transposeA, transposeB);
   return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
+}
+
+/** [op(a1) @ op(b1), op(a2) @ op(b2)]: one native kernel that runs both at once where it is on. */
+function matMulPair(a1: T2, b1: T2, ta1: boolean, tb1: boolean, a2: T2, b2: T2, ta2: boolean, tb2: boolean): [T2, T2] {
+  if (nativeOpsActive()) return matMulPairNative(a1, b1, ta1, tb1, a2, b2, ta2, tb2);
+  return [matMulT(a1, b1, ta1, tb1), matMulT(a2, b2, ta2, tb2)];
 }
 
 // ---- Linear: y = x @ W (+ b), W in HF Conv1D layout [in, out] ----------------------------------------------------
@@ -31,9 +38,7 @@ const linearFastNoBias = tf.customGrad((...args: Arg[]) => {
     value: tf.matMul(x, w) as T2,
     gradFunc: (dy: T2, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as T2[];
-      const dx = matMulT(dy, ws, false, true); // (N, out) @ (out, in)
-      const dw = matMulT(xs, dy, true, false); // (in, N) @ (N, out)
-      return [dx, dw];
+      return matMulPair(dy, ws, false, true, xs, dy, true, false); // dx (N, out) @ (out, in), dw (in, N) @ (N, out)
     },
   };
 });
@@ -46,8 +51,7 @@ const linearFastBias = tf.customGrad((...args: Arg[]) => {
     value: tf.add(tf.matMul(x, w), b) as T2,
     gradFunc: (dy: T2, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as T2[];
-      const dx = matMulT(dy, ws, false, true);
-      const dw = matMulT(xs, dy, true, false);
+      const [dx, dw] = matMulPair(dy, ws, false, true, xs, dy, true, false);
       const db = tf.sum(dy, 0); // (out)
       return [dx, dw, db];
     },
@@ -73,10 +77,9 @@ const headFast = tf.customGrad((...args: Arg[]) => {
     value: matMulT(x, wte, false, true), // (N, C) @ (C, V)
     gradFunc: (dy: T2, saved: tf.Tensor[]) => {
       const [xs, w] = saved as T2[];
-      const dx = tf.matMul(dy, w); // (N, V) @ (V, C)
-      // (V, N) @ (N, C) with flags; on wasm ((C, N) @ (N, V))^T, which keeps both matMuls plain.
-      const dw = nativeOpsActive() ? tf.matMul(dy, xs, true, false) : tf.transpose(tf.matMul(tf.transpose(xs), dy));
-      return [dx, dw];
+      // dx = (N, V) @ (V, C); dw = (V, N) @ (N, C) with flags, on wasm ((C, N) @ (N, V))^T to keep both matMuls plain.
+      if (nativeOpsActive()) return matMulPair(dy, w, false, false, dy, xs, true, false);
+      return [tf.matMul(dy, w), tf.transpose(tf.matMul(tf.transpose(xs), dy))];
     },
   };
 });
@@ -90,6 +93,7 @@ export function tiedHead(x: T2, wte: tf.Tensor, fast: boolean): T2 {
 
 /** Mean cross-entropy. logits (N, V), targets (N) int32 in [-1, V); -1 is ignored (nanoGPT's ignore_index). */
 export function crossEntropy(logits: T2, targets: tf.Tensor1D, fast: boolean): tf.Scalar {
+  if (fast && nativeOpsActive() && logits.dtype === 'float32' && targets.dtype === 'int32') return crossEntropyNative(logits, targets);
   return tf.tidy(() => (fast ? crossEntropyFused(logits, targets) : crossEntropyPlain(logits, targets)));
 }
 

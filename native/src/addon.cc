@@ -192,7 +192,8 @@ napi_value Init(napi_env env, napi_value exports) {
                                 {"reduce", ReduceFn},     {"softmax", SoftmaxFn},     {"transpose", TransposeFn},
                                 {"setThreads", SetThreads}, {"info", Info}};
   register_fns(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
-  register_more(env, exports);  // addon_more.cc: copies, fused ops, gradients, SVD
+  register_more(env, exports);   // addon_more.cc: copies, fused ops, gradients, SVD
+  register_train(env, exports);  // addon_train.cc: cross-entropy, paired products
   ink::set_threads(1);
   return exports;
 }

@@ -252,21 +252,12 @@ napi_value GatherFn(napi_env env, napi_callback_info info) {
   return wrap(env, info, 6, [&](size_t argc, napi_value* a) {
     need(argc >= 6, "native.gather: expected (x, idx, y, pre, axisLen, post)");
     F32 x = f32(env, a[0], "gather x"), y = f32(env, a[2], "gather y");
-    bool isTa = false;
-    napi_is_typedarray(env, a[1], &isTa);
-    need(isTa, "native.gather: idx must be an Int32Array");
-    napi_typedarray_type type;
-    size_t nIdx;
-    void* data;
-    napi_value ab;
-    size_t off;
-    check(env, napi_get_typedarray_info(env, a[1], &type, &nIdx, &data, &ab, &off), "idx");
-    need(type == napi_int32_array, "native.gather: idx must be an Int32Array");
+    I32 idx = i32(env, a[1], "native.gather: idx");
     const int64_t pre = num(env, a[3], "pre"), axisLen = num(env, a[4], "axisLen"), post = num(env, a[5], "post");
-    const int64_t n = static_cast<int64_t>(nIdx);
+    const int64_t n = static_cast<int64_t>(idx.length);
     need(pre >= 0 && axisLen >= 0 && post >= 0 && static_cast<int64_t>(x.length) >= pre * axisLen * post &&
          static_cast<int64_t>(y.length) >= pre * n * post, "native.gather: array shorter than its shape");
-    const int64_t bad = ink::gather(x.data, static_cast<int32_t*>(data), y.data, pre, axisLen, post, n);
+    const int64_t bad = ink::gather(x.data, idx.data, y.data, pre, axisLen, post, n);
     napi_value r;
     napi_create_double(env, static_cast<double>(bad), &r);
     return r;

@@ -61,4 +61,24 @@ void gemm_batched(const float* A, const float* B, float* C, const float* bias, i
   }
 }
 
+void gemm_pair(const GemmSpec& g1, const GemmSpec& g2) {
+#ifdef INHERITUNE_BLAS_OPENMP
+  const bool together = threads() == 2;
+#else
+  const bool together = false;
+#endif
+  if (together) {
+#pragma omp parallel sections num_threads(2)
+    {
+#pragma omp section
+      one(g1.A, g1.B, g1.C, nullptr, g1.M, g1.N, g1.K, g1.transA, g1.transB, 0);
+#pragma omp section
+      one(g2.A, g2.B, g2.C, nullptr, g2.M, g2.N, g2.K, g2.transA, g2.transB, 0);
+    }
+  } else {
+    one(g1.A, g1.B, g1.C, nullptr, g1.M, g1.N, g1.K, g1.transA, g1.transB, 0);
+    one(g2.A, g2.B, g2.C, nullptr, g2.M, g2.N, g2.K, g2.transA, g2.transB, 0);
+  }
+}
+
 }  // namespace ink

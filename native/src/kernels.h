@@ -15,6 +15,18 @@ int threads();
 void gemm_batched(const float* A, const float* B, float* C, const float* bias, int64_t batch, int64_t M, int64_t N,
                   int64_t K, bool transA, bool transB, const int64_t* aOff, const int64_t* bOff, int act);
 
+// Two products at once: C1 = op(A1) @ op(B1) and C2 = op(A2) @ op(B2) (shapes as gemm_batched, batch 1, no bias).
+// With 2 threads and OpenBLAS's OpenMP build they run concurrently, one thread each: on the small products of a
+// Linear backward (dx and dW) that beats running each on both threads one after the other (bench/native.ts).
+struct GemmSpec {
+  const float* A;
+  const float* B;
+  float* C;
+  int64_t M, N, K;
+  bool transA, transB;
+};
+void gemm_pair(const GemmSpec& g1, const GemmSpec& g2);
+
 // ---- elementwise.cc -----------------------------------------------------------------------------------------------
 enum Unary { U_TANH = 0, U_EXP, U_NEG, U_SQRT, U_RSQRT, U_SQUARE, U_RELU, U_SIGMOID, U_ABS, U_RECIPROCAL, U_LOG };
 void unary(int op, const float* x, float* y, int64_t n);
@@ -36,6 +48,11 @@ void softmax_grad(const float* y, const float* dy, float* dx, int64_t rows, int6
 // exactly 0 beyond (as a -Infinity mask gives). The backward is softmax_grad times scale, 0 beyond the diagonal.
 void causal_softmax(const float* x, float* y, int64_t rows, int64_t T, float scale);
 void causal_softmax_grad(const float* y, const float* dy, float* dx, int64_t rows, int64_t T, float scale);
+// Softmax cross-entropy over rows of length V: p = softmax(x), nll[r] = logsumexp(x[r]) - x[r, t[r]], 0 where t[r] = -1
+// (ignored). Returns -1, or the first row whose target is outside [-1, V) (then nothing is written).
+int64_t softmax_xent(const float* x, const int32_t* t, float* p, float* nll, int64_t rows, int64_t V);
+// dx = (p - onehot(t)) * coef[row] (rows with t = -1 have no onehot term).
+void softmax_xent_grad(const float* p, const int32_t* t, const float* coef, float* dx, int64_t rows, int64_t V);
 // Tanh backward, as tfjs's gradient: dx = (1 - y*y) * dy.
 void tanh_grad(const float* y, const float* dy, float* dx, int64_t n);
 

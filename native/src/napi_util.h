@@ -45,6 +45,17 @@ inline F32 f32(napi_env env, napi_value v, const char* what) {
   return F32{static_cast<float*>(t.data), t.length};
 }
 
+struct I32 {
+  int32_t* data = nullptr;
+  size_t length = 0;
+};
+
+inline I32 i32(napi_env env, napi_value v, const char* what) {
+  const TypedArrayView t = typedArrayView(env, v, what);
+  if (!t.isTypedArray || t.type != napi_int32_array) throw Fail{std::string(what) + " must be an Int32Array"};
+  return I32{static_cast<int32_t*>(t.data), t.length};
+}
+
 inline bool is_nullish(napi_env env, napi_value v) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
@@ -134,3 +145,5 @@ inline void register_fns(napi_env env, napi_value exports, const NamedFn* fns, s
 
 // addon_more.cc
 void register_more(napi_env env, napi_value exports);
+// addon_train.cc
+void register_train(napi_env env, napi_value exports);

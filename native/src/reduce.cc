@@ -105,8 +105,8 @@ void reduce(int op, const float* x, float* out, int64_t pre, int64_t red, int64_
 
 namespace {
 
-// y[0:cols] = softmax(scale * x[0:cols]); x and y may be the same row.
-void softmax_row(const float* xr, float* yr, int64_t cols, float scale) {
+// y[0:cols] = softmax(scale * x[0:cols]); x and y may be the same row. Returns log(sum(exp(scale * x))).
+float softmax_row(const float* xr, float* yr, int64_t cols, float scale) {
   float m = -std::numeric_limits<float>::infinity();
   if (scale == 1.0f) {
     m = reduce_contig<MaxOp>(xr, cols);
@@ -132,6 +132,7 @@ void softmax_row(const float* xr, float* yr, int64_t cols, float scale) {
   for (int l = 0; l < VL; l++) s += acc[l];
   const float inv = 1.0f / s;
   for (int64_t j = 0; j < cols; j++) yr[j] *= inv;
+  return m + std::log(s);
 }
 
 // dx[0:cols] = scale * (t - sum(t) y) with t = dy*y: softmax backward times the forward's scale.
@@ -192,6 +193,37 @@ void causal_softmax_grad(const float* y, const float* dy, float* dx, int64_t row
     float* o = dx + r * T;
     softmax_grad_row(y + r * T, dy + r * T, o, n, scale);
     std::fill(o + n, o + T, 0.0f);
+  }
+}
+
+// Cross-entropy rows: p = softmax(x), nll = logsumexp(x) - x[t] (0 where t = -1, ignored). Rows split over threads.
+int64_t softmax_xent(const float* x, const int32_t* t, float* p, float* nll, int64_t rows, int64_t V) {
+  for (int64_t r = 0; r < rows; r++) {
+    if (t[r] < -1 || t[r] >= V) return r;  // checked before anything is written
+  }
+  const int nt = threads();
+  const bool par = rows * V >= PAR_MIN && nt > 1 && rows > 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
+  for (int64_t r = 0; r < rows; r++) {
+    const float lse = softmax_row(x + r * V, p + r * V, V, 1.0f);
+    nll[r] = t[r] < 0 ? 0.0f : lse - x[r * V + t[r]];
+  }
+  return -1;
+}
+
+// Its gradient: dx = (p - onehot(t)) * coef[row], the target entry computed as (p[t] - 1) * coef like the composite.
+void softmax_xent_grad(const float* p, const int32_t* t, const float* coef, float* dx, int64_t rows, int64_t V) {
+  const int nt = threads();
+  const bool par = rows * V >= PAR_MIN && nt > 1 && rows > 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* pr = p + r * V;
+    float* o = dx + r * V;
+    const vf c = vsplat(coef[r]);
+    int64_t j = 0;
+    for (; j + VL <= V; j += VL) vstore(o + j, vload(pr + j) * c);
+    for (; j < V; j++) o[j] = pr[j] * coef[r];
+    if (t[r] >= 0) o[t[r]] = (pr[t[r]] - 1.0f) * coef[r];
   }
 }
 
