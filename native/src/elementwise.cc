@@ -127,6 +127,15 @@ void run_binary(const float* a, const float* b, float* out, int rank, const int6
   const int ia = sa[r - 1] ? 1 : 0, ib = sb[r - 1] ? 1 : 0;
   const int64_t rows = total / L;
   const int nt = threads();
+  if (r == 1) {  // one contiguous run (same shapes, or a scalar operand): split it, not the single row, over threads
+#pragma omp parallel num_threads(nt) if (total >= PAR_MIN && nt > 1)
+    {
+      const int T = omp_get_num_threads(), t = omp_get_thread_num();
+      const int64_t i0 = L * t / T / VL * VL, i1 = t + 1 == T ? L : L * (t + 1) / T / VL * VL;
+      row<Op>(a + (ia ? i0 : 0), b + (ib ? i0 : 0), out + i0, i1 - i0, ia, ib);
+    }
+    return;
+  }
 #pragma omp parallel num_threads(nt) if (total >= PAR_MIN && nt > 1)
   {
     const int T = omp_get_num_threads(), t = omp_get_thread_num();

@@ -56,23 +56,40 @@ void gelu_grad(const float* x, const float* dy, float* dx, int64_t n) {
   });
 }
 
+inline float hsum(vf v) {
+  float s = 0.0f;
+  for (int l = 0; l < VL; l++) s += v[l];
+  return s;
+}
+
 void layernorm(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, int64_t rows,
                int64_t C, float eps) {
   const int nt = threads();
+  const int64_t cv = C / VL * VL;  // the vector part of a row; the tail is done one by one
 #pragma omp parallel for schedule(static) num_threads(nt) if (rows * C >= PAR_MIN && nt > 1)
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * C;
     float* yr = y + r * C;
-    float s = 0.0f;
-    for (int64_t j = 0; j < C; j++) s += xr[j];
+    vf acc = vsplat(0.0f);
+    for (int64_t j = 0; j < cv; j += VL) acc += vload(xr + j);
+    float s = hsum(acc);
+    for (int64_t j = cv; j < C; j++) s += xr[j];
     const float m = s / static_cast<float>(C);
-    float v = 0.0f;
-    for (int64_t j = 0; j < C; j++) {
-      const float d = xr[j] - m;
-      v += d * d;
+    const vf mv = vsplat(m);
+    acc = vsplat(0.0f);
+    for (int64_t j = 0; j < cv; j += VL) {
+      const vf d = vload(xr + j) - mv;
+      acc += d * d;
     }
+    float v = hsum(acc);
+    for (int64_t j = cv; j < C; j++) v += (xr[j] - m) * (xr[j] - m);
     const float rs = 1.0f / std::sqrt(v / static_cast<float>(C) + eps);
-    for (int64_t j = 0; j < C; j++) {
+    const vf rv = vsplat(rs);
+    for (int64_t j = 0; j < cv; j += VL) {
+      const vf o = ((vload(xr + j) - mv) * rv) * vload(w + j);
+      vstore(yr + j, b ? o + vload(b + j) : o);
+    }
+    for (int64_t j = cv; j < C; j++) {
       const float o = ((xr[j] - m) * rs) * w[j];
       yr[j] = b ? o + b[j] : o;
     }
@@ -86,6 +103,7 @@ void layernorm_grad(const float* x, const float* w, const float* mean, const flo
   const int nt = threads();
   const bool par = rows * C >= PAR_MIN && nt > 1;
   const int T = par ? nt : 1;
+  const int64_t cv = C / VL * VL;
   // per-thread partial sums of dw and db, added up at the end (fixed order: deterministic)
   std::vector<float> pw(static_cast<size_t>(T) * C, 0.0f), pb(static_cast<size_t>(T) * C, 0.0f);
 #pragma omp parallel num_threads(T) if (par)
@@ -99,8 +117,17 @@ void layernorm_grad(const float* x, const float* w, const float* mean, const flo
       const float* gr = dy + r * C;
       float* o = dx + r * C;
       const float m = mean[r], rs = rstd[r];
-      float sg = 0.0f, sgx = 0.0f;
-      for (int64_t j = 0; j < C; j++) {
+      const vf mv = vsplat(m), rv = vsplat(rs);
+      vf sgv = vsplat(0.0f), sgxv = vsplat(0.0f);
+      for (int64_t j = 0; j < cv; j += VL) {
+        const vf xh = (vload(xr + j) - mv) * rv, gy = vload(gr + j), g = gy * vload(w + j);
+        sgv += g;
+        sgxv += g * xh;
+        vstore(aw + j, vload(aw + j) + gy * xh);
+        vstore(ab + j, vload(ab + j) + gy);
+      }
+      float sg = hsum(sgv), sgx = hsum(sgxv);
+      for (int64_t j = cv; j < C; j++) {
         const float xh = (xr[j] - m) * rs;
         const float g = gr[j] * w[j];
         sg += g;
@@ -109,7 +136,12 @@ void layernorm_grad(const float* x, const float* w, const float* mean, const flo
         ab[j] += gr[j];
       }
       const float mg = sg / static_cast<float>(C), mgx = sgx / static_cast<float>(C);
-      for (int64_t j = 0; j < C; j++) {
+      const vf mgv = vsplat(mg), mgxv = vsplat(mgx);
+      for (int64_t j = 0; j < cv; j += VL) {
+        const vf xh = (vload(xr + j) - mv) * rv;
+        vstore(o + j, rv * (vload(gr + j) * vload(w + j) - mgv - xh * mgxv));
+      }
+      for (int64_t j = cv; j < C; j++) {
         const float xh = (xr[j] - m) * rs;
         o[j] = rs * (gr[j] * w[j] - mg - xh * mgx);
       }

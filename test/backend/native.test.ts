@@ -200,6 +200,8 @@ test('binary kernels with broadcasting match wasm', (t) => {
   const pairs: Array<[number[], number[]]> = [
     [[1024, 129], [1024, 129]], [[1024, 129], [129]], [[1024, 129], [1024, 1]], [[7, 1, 5], [1, 9, 5]], [[3, 1, 1, 67], [2, 5, 1]],
     [[8, 4, 33, 33], [33, 33]], [[257], []], [[], [300]], [[2, 3, 0], [3, 1]],
+    // above the 2-thread threshold (200k): one contiguous run split over the threads, odd length
+    [[641, 331], [641, 331]], [[641, 331], []],
   ];
   for (const [as, bs] of pairs) {
     const a = rand(as);
