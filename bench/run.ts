@@ -1,6 +1,7 @@
 // `npm run bench`: training-step time of the issue-8 configs A-D on every backend path available here, next to
-// PyTorch's numbers measured on this machine kind, plus the rank-analysis protocol on config C's model.
-//   npm run bench [-- --quick] [--configs A,D] [--full] [--no-rank] [--both-models] [--out results/bench/x.json]
+// PyTorch timed on this machine in the same run (bench/pytorch.ts; the numbers issue 8 wrote down where
+// python3-torch is not installed), plus the rank-analysis protocol on config C's model.
+//   npm run bench [-- --quick] [--configs A,D] [--full] [--no-rank] [--no-torch] [--both-models] [--out results/bench/x.json]
 // CPU ms = process CPU time per step (all threads): on a busy machine, a 1-thread run's CPU time is what its step
 // would take on an idle core; the load average is printed so that wall times can be judged.
 // Each run is a child process (bench/train-step.ts, bench/rank-protocol.ts), so peak RSS is per run.
@@ -14,6 +15,7 @@ import * as path from 'path';
 import { BENCH_CONFIGS, ConfigKey } from './common';
 import type { StepResult } from './train-step';
 import { loadAddon, defaultThreads } from '../lib/backend/native';
+import { torchRunner } from './pytorch';
 
 const argv = process.argv.slice(2);
 const has = (f: string): boolean => argv.includes(`--${f}`);
@@ -34,6 +36,8 @@ interface RunPlan {
   warmup: number;
   steps: number;
   budgetS: number;
+  /** Native and PyTorch runs take turns this many times (steps split between them). */
+  rounds: number;
 }
 
 const ROOT = path.resolve(__dirname, '..');
@@ -120,8 +124,8 @@ async function main(): Promise<void> {
   if (tfjsNodeInstalled()) paths.push({ name: 'tfjs-node', backend: 'node', native: false, threads: cores, model: 'plain' });
 
   const plans: Record<ConfigKey, RunPlan> = quick
-    ? { D: { warmup: 1, steps: 5, budgetS: 30 }, A: { warmup: 1, steps: 2, budgetS: 40 }, B: { warmup: 1, steps: 2, budgetS: 40 }, C: { warmup: 1, steps: 1, budgetS: 60 } }
-    : { D: { warmup: 3, steps: 30, budgetS: 60 }, A: { warmup: 1, steps: 3, budgetS: 90 }, B: { warmup: 1, steps: 3, budgetS: 90 }, C: { warmup: 1, steps: 3, budgetS: 120 } };
+    ? { D: { warmup: 1, steps: 5, budgetS: 30, rounds: 1 }, A: { warmup: 1, steps: 2, budgetS: 40, rounds: 1 }, B: { warmup: 1, steps: 2, budgetS: 40, rounds: 1 }, C: { warmup: 1, steps: 1, budgetS: 60, rounds: 1 } }
+    : { D: { warmup: 3, steps: 60, budgetS: 120, rounds: 4 }, A: { warmup: 1, steps: 4, budgetS: 120, rounds: 2 }, B: { warmup: 1, steps: 3, budgetS: 90, rounds: 1 }, C: { warmup: 1, steps: 3, budgetS: 120, rounds: 1 } };
 
   console.log(`inheritune-lab bench: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`native kernels: ${nativeOk ? 'built' : `unavailable (${nativeWhy})`}; tfjs-node: ${tfjsNodeInstalled() ? 'installed' : 'not installed'}`);
@@ -129,45 +133,78 @@ async function main(): Promise<void> {
   const peakText = Object.entries(peak).map(([t, g]) => `${g.toFixed(1)} GFLOP/s with ${t} thread${t === '1' ? '' : 's'}`).join(', ');
   console.log(`machine sgemm peak (OpenBLAS 1536³): ${peakText || 'not measured (no native addon)'}`);
 
+  const torch = has('no-torch') ? { available: false, detail: 'skipped (--no-torch)', run: () => ({ error: 'skipped' }) } : torchRunner();
+  console.log(`PyTorch: ${torch.available ? torch.detail : `${torch.detail}; the table shows issue 8's numbers`}`);
+
   const rows: Array<Record<string, unknown>> = [];
+  const torchRows: Array<Record<string, unknown>> = [];
   const header = `${'cfg'.padEnd(4)}${'path'.padEnd(18)}${'ms/step median (min-max)'.padEnd(28)}${'steps'.padStart(6)}${'tok/s'.padStart(8)}${'GFLOP/s'.padStart(9)}${'%peak'.padStart(7)}${'RSS MB'.padStart(8)}${'CPU ms'.padStart(8)}   PyTorch same threads`;
   for (const key of configs) {
     const spec = BENCH_CONFIGS[key];
     const plan = plans[key];
     const micro = spec.microBatches > 1 ? ` (step = ${spec.microBatches} accumulated micro-batches of ${spec.batch / spec.microBatches}: 4 GB wasm heap)` : '';
-    console.log(`\nconfig ${key}: ${spec.cfg.nLayer} layers / ${spec.cfg.nHead} heads / width ${spec.cfg.nEmbd}, block ${spec.cfg.blockSize}, batch ${spec.batch}, vocab ${spec.cfg.vocabSize}; PyTorch ${spec.pytorchMs[0]} ms (1 thread), ${spec.pytorchMs[1]} ms (2 threads)${micro}`);
+    // PyTorch and the native paths take turns in `rounds` rounds, so that both see the same machine: on this 2-vCPU
+    // VM, two-thread step times drift by up to 1.5x within minutes (PyTorch's D: 61 ms, then 90 ms, same command).
+    const torchSteps: Record<number, number[]> = {};
+    const ours = new Map<string, StepResult[]>();
+    const failed = new Map<string, string>();
+    const perRound = Math.max(1, Math.round(plan.steps / plan.rounds));
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const t of torch.available ? threadCounts : []) {
+        const tr = torch.run(key, t, perRound, plan.warmup, plan.budgetS / plan.rounds);
+        if ('stepsMs' in tr) (torchSteps[t] ??= []).push(...tr.stepsMs);
+        else torchRows.push({ config: key, threads: t, round, error: tr.error });
+      }
+      for (const p of paths) {
+        if (failed.has(p.name) || (round > 0 && !p.native)) continue; // the slow wasm paths run once
+        if (p.name === 'wasm plain' && (key === 'B' || key === 'C') && !full) continue;
+        const steps = p.native ? perRound : plan.steps;
+        const r = child('train-step.ts', [
+          '--config', key, '--backend', p.backend, '--native', p.native ? '1' : '0', '--threads', String(p.threads),
+          '--model', p.model, '--steps', String(steps), '--warmup', String(plan.warmup), '--budget-s', String(p.native ? plan.budgetS / plan.rounds : plan.budgetS),
+        ]);
+        if (r.out) ours.set(p.name, [...(ours.get(p.name) ?? []), r.out as unknown as StepResult]);
+        else {
+          // tfjs-backend-wasm aborts (or faults) when its 4 GB heap is full: name it instead of the raw message.
+          const oom = /Aborted\(\)|memory access out of bounds/.test(r.error ?? '');
+          failed.set(p.name, (oom ? `out of memory: the wasm heap stops at 4 GB (${r.error})` : r.error) ?? 'failed');
+        }
+      }
+    }
+    const torchMs: Record<number, number> = {};
+    for (const t of threadCounts) {
+      if (torchSteps[t]?.length) {
+        const st = stats(torchSteps[t]);
+        torchMs[t] = st.median;
+        torchRows.push({ config: key, threads: t, stepsMs: torchSteps[t], msMedian: st.median, msMin: st.min, msMax: st.max });
+      } else torchMs[t] = spec.pytorchMs[t >= 2 ? 1 : 0];
+    }
+    const torchText = threadCounts.map((t) => `${torchMs[t].toFixed(0)} ms (${t} thread${t === 1 ? '' : 's'})`).join(', ');
+    const torchSource = torch.available ? `measured now${plan.rounds > 1 ? `, ${plan.rounds} rounds taking turns with ours` : ''}` : 'issue 8';
+    console.log(`\nconfig ${key}: ${spec.cfg.nLayer} layers / ${spec.cfg.nHead} heads / width ${spec.cfg.nEmbd}, block ${spec.cfg.blockSize}, batch ${spec.batch}, vocab ${spec.cfg.vocabSize}; PyTorch ${torchText}, ${torchSource}${micro}`);
     console.log(header);
     for (const p of paths) {
-      if (p.name === 'wasm plain' && (key === 'B' || key === 'C') && !full) {
-        console.log(`${key.padEnd(4)}${p.name.padEnd(18)}skipped: minutes per step (run with --full)`);
-        rows.push({ config: key, path: p.name, skipped: 'minutes per step; --full runs it' });
+      const runs = ours.get(p.name);
+      if (!runs) {
+        const why = failed.get(p.name);
+        const text = why ? `failed: ${why}` : 'skipped: minutes per step (run with --full)';
+        console.log(`${key.padEnd(4)}${p.name.padEnd(18)}${text}`);
+        rows.push({ config: key, path: p.name, ...(why ? { error: why } : { skipped: 'minutes per step; --full runs it' }) });
         continue;
       }
-      const r = child('train-step.ts', [
-        '--config', key, '--backend', p.backend, '--native', p.native ? '1' : '0', '--threads', String(p.threads),
-        '--model', p.model, '--steps', String(plan.steps), '--warmup', String(plan.warmup), '--budget-s', String(plan.budgetS),
-      ]);
-      if (!r.out) {
-        // tfjs-backend-wasm aborts (or faults) when its 4 GB heap is full: name it instead of the raw message.
-        const oom = /Aborted\(\)|memory access out of bounds/.test(r.error ?? '');
-        const why = oom ? `out of memory: the wasm heap stops at 4 GB (${r.error})` : r.error;
-        console.log(`${key.padEnd(4)}${p.name.padEnd(18)}failed: ${why}`);
-        rows.push({ config: key, path: p.name, error: why });
-        continue;
-      }
-      const res = r.out as unknown as StepResult;
+      const res: StepResult = { ...runs[0], stepsMs: runs.flatMap((r) => r.stepsMs), cpuMs: runs.flatMap((r) => r.cpuMs), losses: runs.flatMap((r) => r.losses), peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) };
       const st = stats(res.stepsMs);
       const gflops = res.flopsPerStep / (st.median * 1e6);
       const pk = peak[p.threads] ?? peak[1];
-      const torch = spec.pytorchMs[p.threads >= 2 ? 1 : 0];
-      const vs = torch / st.median;
+      const torchStep = torchMs[p.threads] ?? torchMs[1];
+      const vs = torchStep / st.median;
       console.log(
         `${key.padEnd(4)}${p.name.padEnd(18)}${`${st.median.toFixed(0)} (${st.min.toFixed(0)}-${st.max.toFixed(0)})`.padEnd(28)}` +
           `${String(res.stepsMs.length).padStart(6)}${((res.tokensPerStep / st.median) * 1000).toFixed(0).padStart(8)}` +
           `${gflops.toFixed(1).padStart(9)}${(pk ? `${((100 * gflops) / pk).toFixed(0)}%` : '-').padStart(7)}${res.peakRssMB.toFixed(0).padStart(8)}${stats(res.cpuMs).median.toFixed(0).padStart(8)}` +
-          `   ${torch} ms: ${vs >= 1 ? `${vs.toFixed(2)}x faster` : `${(1 / vs).toFixed(2)}x slower`}`,
+          `   ${torchStep.toFixed(0)} ms: ${vs >= 1 ? `${vs.toFixed(2)}x faster` : `${(1 / vs).toFixed(2)}x slower`}`,
       );
-      rows.push({ ...res, path: p.name, cpuMsMedian: stats(res.cpuMs).median, msMedian: st.median, msMin: st.min, msMax: st.max, gflops, peakGflops: pk, pytorchMs: torch });
+      rows.push({ ...res, path: p.name, cpuMsMedian: stats(res.cpuMs).median, msMedian: st.median, msMin: st.min, msMax: st.max, gflops, peakGflops: pk, pytorchMs: torchStep });
     }
   }
 
@@ -196,7 +233,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.writeFileSync(
     outFile,
-    JSON.stringify({ createdAt: new Date().toISOString(), host: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg: os.loadavg() }, quick, peakGflops: peak, flopsFormula: '6*N*tokens + 6*L*B*T^2*C', runs: rows, rank }, null, 2),
+    JSON.stringify({ createdAt: new Date().toISOString(), host: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg: os.loadavg() }, quick, peakGflops: peak, flopsFormula: '6*N*tokens + 6*L*B*T^2*C', pytorch: { source: torch.detail, runs: torchRows }, runs: rows, rank }, null, 2),
   );
   console.log(`\nwrote ${path.relative(ROOT, outFile)}`);
 }
