@@ -88,10 +88,14 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--budget-s", type=float, default=600.0)
+    ap.add_argument("--micro", type=int, default=0, help="micro-batches per step (default: as our bench, see CONFIGS)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     L, H, C, T, B, V, micro = CONFIGS[a.config]
+    micro = a.micro or micro
+    if B % micro:
+        raise SystemExit(f"--micro {micro} does not divide the batch {B}")
     model = GPT(L, H, C, T, V)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -119,7 +123,7 @@ def main():
             if (time.perf_counter() - t_start) > a.budget_s:
                 break
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps({"config": a.config, "threads": a.threads, "torch": torch.__version__,
+    print("RESULT " + json.dumps({"config": a.config, "threads": a.threads, "microBatches": micro, "torch": torch.__version__,
                                   "stepsMs": steps_ms, "losses": losses, "peakRssMB": peak_mb}))
 
 
