@@ -50,7 +50,8 @@ export function registerTrainOps(addon: NativeAddon): void {
     }
     const p = b.makeOutput([rows, V], 'float32');
     const nll = b.makeOutput([rows], 'float32');
-    addon.softmaxXent(f32(b, x), t, f32(b, p), f32(b, nll), rows, V); // targets checked above
+    // views taken after makeOutput: growing the wasm heap detaches the ones taken before (t's buffer is gone then)
+    addon.softmaxXent(f32(b, x), i32(b, targets), f32(b, p), f32(b, nll), rows, V); // targets checked above
     return [p, nll];
   });
   reg(XENT_GRAD, ({ inputs, backend }) => {

@@ -106,6 +106,22 @@ test('crossEntropyNative: loss and gradient equal float64 closed forms and the p
   tf.dispose([logits, allIgnored, bad, ok]);
 });
 
+test('crossEntropyNative reads its inputs after allocating: outputs that grow the wasm heap do not detach them', (t) => {
+  if (skipUnlessBuilt(t)) return;
+  // Logits larger than the whole current heap: allocating p (as large) must grow the heap, which detaches every
+  // Float32Array view taken before (the first version of the kernel read the targets through such a view).
+  const heapBytes = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+  const V = 50304;
+  const N = Math.ceil(heapBytes / (4 * V)) + 1;
+  const logits = tf.zeros([N, V]) as tf.Tensor2D;
+  const targets = tf.tensor1d(Int32Array.from({ length: N }, (_, i) => (i * 7) % V), 'int32');
+  const loss = crossEntropyNative(logits, targets);
+  assert.ok(Math.abs(loss.dataSync()[0] - Math.log(V)) < 1e-4, `uniform logits: loss log(V) = ${Math.log(V)}, got ${loss.dataSync()[0]}`);
+  const grown = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+  assert.ok(grown > heapBytes, `the heap grew (${heapBytes} -> ${grown} bytes)`);
+  tf.dispose([logits, targets, loss]);
+});
+
 test('the fast training loss runs the native cross-entropy once and pairs every Linear backward product', async (t) => {
   if (skipUnlessBuilt(t)) return;
   const cfg = makeConfig('tiny-4L', { nLayer: 2, vocabSize: 32 });
