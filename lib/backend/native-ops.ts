@@ -13,11 +13,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native-kernels';
 
-interface WasmBackend {
+/** The part of tfjs-backend-wasm's BackendWasm the fused kernels use. */
+export interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
-type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+export type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 const GELU = 'InherituneGelu';
 const GELU_GRAD = 'InherituneGeluGrad';
@@ -28,7 +29,14 @@ const CAUSAL_GRAD = 'InherituneCausalSoftmaxGrad';
 const ADAMW = 'InherituneAdamW';
 const ATTN = 'InherituneAttention';
 const ATTN_GRAD = 'InherituneAttentionGrad';
-const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFromHeap(t) as Float32Array;
+/** Zero-copy view of a tensor's data in the wasm heap. Take it after every makeOutput of the kernel: allocating can
+ * grow the heap, which detaches the views taken before. */
+export const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFromHeap(t) as Float32Array;
+
+/** Registers a kernel on the wasm backend. */
+export function registerWasmKernel(kernelName: string, f: (a: Args) => tf.TensorInfo | tf.TensorInfo[]): void {
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as unknown as tf.KernelFunc });
+}
 
 let isActive: () => boolean = () => false;
 
@@ -47,9 +55,7 @@ export function nativeOpsActive(): boolean {
 export function registerNativeOps(addon: NativeAddon, active: () => boolean): void {
   isActive = active;
   if (tf.getKernel(GELU, 'wasm')) return;
-  const reg = (kernelName: string, f: (a: Args) => tf.TensorInfo | tf.TensorInfo[]): void => {
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as unknown as tf.KernelFunc });
-  };
+  const reg = registerWasmKernel;
   reg(GELU, ({ inputs, backend }) => {
     const b = backend as WasmBackend;
     const x = inputs.x as tf.TensorInfo;
@@ -151,9 +157,10 @@ export function geluTanhNative(x: tf.Tensor): tf.Tensor {
   return geluNative(x);
 }
 
-function requireActive(name: string, x: tf.Tensor): void {
+/** Throws unless the native ops are active and every x is float32. */
+export function requireActive(name: string, ...xs: tf.Tensor[]): void {
   if (!nativeOpsActive()) throw new Error(`${name}: native kernels are not active (use lib/model/ops, which falls back)`);
-  if (x.dtype !== 'float32') throw new Error(`${name}: float32 only, got ${x.dtype}`);
+  for (const x of xs) if (x.dtype !== 'float32') throw new Error(`${name}: float32 only, got ${x.dtype}`);
 }
 
 function lnNative(eps: number, withBias: boolean) {

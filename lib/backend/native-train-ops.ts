@@ -8,18 +8,11 @@
 //                                         threads for the GPT's small products; bench/native.ts)
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native-kernels';
-import { nativeOpsActive } from './native-ops';
-
-interface WasmBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+import { WasmBackend, f32, registerWasmKernel, requireActive } from './native-ops';
 
 const XENT = 'InherituneSoftmaxXent';
 const XENT_GRAD = 'InherituneSoftmaxXentGrad';
 const PAIR = 'InherituneMatMulPair';
-const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFromHeap(t) as Float32Array;
 const i32 = (b: WasmBackend, t: tf.TensorInfo): Int32Array => b.typedArrayFromHeap(t) as Int32Array;
 
 type PairAttrs = { ta1: boolean; tb1: boolean; ta2: boolean; tb2: boolean };
@@ -37,9 +30,7 @@ function dimsOf(a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): n
 /** Registers the kernels on wasm (called by enableNativeKernels). */
 export function registerTrainOps(addon: NativeAddon): void {
   if (tf.getKernel(XENT, 'wasm')) return;
-  const reg = (kernelName: string, f: (a: Args) => tf.TensorInfo | tf.TensorInfo[]): void => {
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as unknown as tf.KernelFunc });
-  };
+  const reg = registerWasmKernel;
   reg(XENT, ({ inputs, backend }) => {
     const b = backend as WasmBackend;
     const { x, targets } = inputs as { x: tf.TensorInfo; targets: tf.TensorInfo };
@@ -73,11 +64,6 @@ export function registerTrainOps(addon: NativeAddon): void {
     addon.gemmPair(f32(b, a1), f32(b, b1), f32(b, c1), d1, f32(b, a2), f32(b, b2), f32(b, c2), d2);
     return [c1, c2];
   });
-}
-
-function requireActive(name: string, ...xs: tf.Tensor[]): void {
-  if (!nativeOpsActive()) throw new Error(`${name}: native kernels are not active (use lib/model/ops, which falls back)`);
-  for (const x of xs) if (x.dtype !== 'float32') throw new Error(`${name}: float32 only, got ${x.dtype}`);
 }
 
 /** [op(a1) @ op(b1), op(a2) @ op(b2)] for 2-D float32 tensors, computed concurrently. No gradient (used in gradients). */
