@@ -7,6 +7,7 @@ import { SCALES, Scale, currentScale } from '../scale';
 import { parseArgs, ArgSpec } from './args';
 import { prepareCommand } from '../data/cli';
 import { evalCommand } from '../eval/cli';
+import { rankCommand } from '../metrics/cli';
 import { trainCommand } from '../train/cli';
 
 const HELP = `inheritune-lab: reproduce "When Attention Collapses" (Inheritune) in TypeScript.
@@ -23,6 +24,9 @@ Commands:
   eval --model DIR --tasks LIST --data-dir DIR [--limit N] [--batch-size B] [--out DIR]
                          zero-shot downstream evaluation as lm-evaluation-harness (ARC-E, PIQA, SciQ, HellaSwag,
                          LAMBADA, WinoGrande, BoolQ, WikiText); --help for options
+  rank --model DIR [--data NAME|DIR] [--n N] [--t T] [--out DIR]
+                         attention-rank profile (MaxRank per layer, lazy layers) of any GPT-2 checkpoint, as notebook 02;
+                         --help for options
   backend [--backend NAME] print which TensorFlow.js backend runs here and why
   kernel install         (re)write the project's Jupyter kernel spec under .jupyter/
   strip-notebooks        remove outputs from notebooks/*.ipynb before committing
@@ -48,6 +52,7 @@ const COMMANDS: Record<string, Command> = {
   },
   prepare: (argv) => prepareCommand(argv),
   eval: (argv) => evalCommand(argv),
+  rank: (argv) => rankCommand(argv),
   train: (argv) => trainCommand(argv),
   async backend(argv) {
     const a = parseArgs(argv, { backend: { type: 'string' } });
