@@ -77,6 +77,17 @@ export function matMulPairNative(
 }
 
 /**
+ * Each row's weight in a mean over targets >= 0 (nanoGPT's ignore_index = -1): 1/(counted rows), 0 for ignored rows;
+ * 0/0 = NaN everywhere when every row is ignored, as PyTorch. targets (N) int32 -> (N) float32.
+ */
+export function ignoreIndexWeights(targets: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const keep = tf.cast(tf.greaterEqual(targets, tf.scalar(0, 'int32')), 'float32'); // (N) 1 = counted
+    return tf.div(keep, tf.sum(keep)) as tf.Tensor1D;
+  });
+}
+
+/**
  * Mean cross-entropy of logits (N, V) against int32 targets (N) in [-1, V), -1 ignored (nanoGPT's ignore_index):
  * sum over rows of nll * scale with scale = 1/(number of counted rows), 0 for ignored rows (NaN when all are ignored,
  * as PyTorch). Gradient: (softmax - onehot) * scale * dy, in one kernel.
@@ -89,8 +100,7 @@ export function crossEntropyNative(logits: tf.Tensor2D, targets: tf.Tensor1D): t
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const [p, nll] = tf.engine().runKernel(XENT, { x, targets }, {}) as tf.Tensor[]; // (N, V), (N)
-    const keep = tf.cast(tf.greaterEqual(targets, tf.scalar(0, 'int32')), 'float32'); // (N) 1 = counted
-    const scale = tf.div(keep, tf.sum(keep)); // (N)
+    const scale = ignoreIndexWeights(targets); // (N)
     save([p, scale, targets]);
     return {
       value: tf.sum(tf.mul(nll, scale)) as tf.Scalar,

@@ -1,11 +1,10 @@
 // `eval --model <checkpoint> --tasks ... --data-dir ...`: zero-shot evaluation as lm-evaluation-harness does it,
 // results in its JSON layout, per-sample logs, a request cache, and a comparison with the paper's Tables 1 and 7.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { parseArgs } from '../cli/args';
 import { defaultDataDir } from '../data/dataset';
-import { loadHFFolder, loadNanoGPTSafetensors, tensorsToParams } from '../model/hf';
+import { loadModelPath, tensorsToParams } from '../model/hf';
 import { disposeParams } from '../model/params';
 import { RequestCache, modelFingerprint } from './cache';
 import { ModelScorer } from './score';
@@ -63,7 +62,7 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
   if (!o.model) throw new Error(`--model is required\n${EVAL_HELP}`);
   if (!o.tasks) throw new Error(`--tasks is required\n${EVAL_HELP}`);
   const modelPath = path.resolve(String(o.model));
-  if (!fs.existsSync(modelPath)) throw new Error(`--model ${modelPath}: no such file or folder`);
+  const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
   const tasks = parseTaskList(String(o.tasks));
   const paperRows = o.compare ? paperRowsMatching(String(o.compare)) : undefined;
   const dataDir = path.resolve(o['data-dir'] ? String(o['data-dir']) : path.join(defaultDataDir(), 'eval'));
@@ -71,7 +70,6 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
   const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'eval', name));
 
   const backend = await initBackend({ backend: o.backend as string | undefined });
-  const ckpt = fs.statSync(modelPath).isDirectory() ? loadHFFolder(modelPath) : loadNanoGPTSafetensors(modelPath);
   for (const n of ckpt.notes) log(`  note: ${n}`);
   const params = tensorsToParams(ckpt.tensors, false);
   try {

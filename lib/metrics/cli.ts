@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { parseArgs } from '../cli/args';
 import { describeDataset, ensureDataset, openDataset } from '../data/dataset';
-import { loadHFFolder, loadNanoGPTSafetensors, tensorsToParams } from '../model/hf';
+import { loadModelPath, tensorsToParams } from '../model/hf';
 import { disposeParams } from '../model/params';
 import { measureRankProfile, rankVerdict, tauSeries } from '../experiments/rank-profile';
 import { saveRankResult } from './io';
@@ -47,21 +47,20 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${RANK_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${RANK_HELP}`);
   const modelPath = path.resolve(String(o.model));
-  if (!fs.existsSync(modelPath)) throw new Error(`--model ${modelPath}: no such file or folder`);
+  const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
+  const cfg = ckpt.config;
   const N = (o.n as number | undefined) ?? 100;
   const T = (o.t as number | undefined) ?? 100;
   const seed = (o.seed as number | undefined) ?? 2024;
   const dataArg = String(o.data ?? 'owt-mini');
   // A folder path (absolute, or with a separator) is used as it is; a bare name is a dataset under data/.
   const info = dataArg.includes('/') || path.isAbsolute(dataArg) ? describeDataset(path.resolve(dataArg)) : await ensureDataset(dataArg, { quiet: true });
+  if (T > cfg.blockSize) throw new Error(`--t ${T} exceeds the model's context (${cfg.blockSize})`);
   const modelName = path.basename(modelPath).replace(/\.safetensors$/, '');
   const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'rank', `${modelName}-${info.name}`));
 
   const backend = await initBackend({ backend: o.backend as string | undefined });
-  const ckpt = fs.statSync(modelPath).isDirectory() ? loadHFFolder(modelPath) : loadNanoGPTSafetensors(modelPath);
   for (const n of ckpt.notes) log(`  note: ${n}`);
-  const cfg = ckpt.config;
-  if (T > cfg.blockSize) throw new Error(`--t ${T} exceeds the model's context (${cfg.blockSize})`);
   const val = openDataset(info, 'val');
   const params = tensorsToParams(ckpt.tensors, false);
   try {

@@ -320,6 +320,15 @@ export function loadNanoGPTSafetensors(file: string, options: LoadOptions = {}):
   return loadSafetensorsCheckpoint(file, undefined, options);
 }
 
+/**
+ * Loads what a `--model PATH` option names: a Hugging Face folder (a `train` checkpoint is one) or a nanoGPT
+ * .safetensors export. `label` starts the error when the path does not exist.
+ */
+export function loadModelPath(modelPath: string, label = '--model', options: LoadOptions = {}): Checkpoint {
+  if (!fs.existsSync(modelPath)) throw new Error(`${label} ${modelPath}: no such file or folder`);
+  return fs.statSync(modelPath).isDirectory() ? loadHFFolder(modelPath, options) : loadNanoGPTSafetensors(modelPath, options);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Writing
 

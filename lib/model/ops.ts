@@ -11,7 +11,7 @@
 // as single fused kernels.
 import * as tf from '@tensorflow/tfjs';
 import { nativeOpsActive, geluTanhNative, layerNormNative } from '../backend/native-ops';
-import { crossEntropyNative, matMulPairNative } from '../backend/native-train-ops';
+import { crossEntropyNative, ignoreIndexWeights, matMulPairNative } from '../backend/native-train-ops';
 
 type T2 = tf.Tensor2D;
 type Arg = tf.Tensor | tf.GradSaveFunc;
@@ -106,10 +106,9 @@ interface TargetInfo {
 
 function targetInfo(targets: tf.Tensor1D): TargetInfo {
   const N = targets.shape[0];
-  const keep = tf.cast(tf.greaterEqual(targets, tf.scalar(0, 'int32')), 'float32'); // (N) 1 = counted
   const safe = tf.maximum(targets, tf.scalar(0, 'int32'));
   const at = tf.stack([tf.range(0, N, 1, 'int32'), safe], 1) as tf.Tensor2D; // (N, 2)
-  return { at, scale: tf.div(keep, tf.sum(keep)) as tf.Tensor1D }; // 0/0 = NaN when every target is ignored, as torch
+  return { at, scale: ignoreIndexWeights(targets) };
 }
 
 function crossEntropyPlain(logits: T2, targets: tf.Tensor1D): tf.Scalar {
