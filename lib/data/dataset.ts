@@ -7,6 +7,8 @@ import { DatasetMeta, loadDatasetMeta } from './prepare';
 import { EMBEDDED_DATASETS, isEmbeddedDataset, prepareEmbedded } from './corpora';
 import { SplitFiles, TokenSource, ValidateMode, findSplitFiles, openTokenFiles } from './source';
 import { inspectTokenFile } from './formats';
+import { isSyntheticDataset, prepareSynthetic, SYNTHETIC_DATASETS } from './synthetic';
+import { WindowMode, alignmentFor, withAlignment } from './windows';
 
 /** <repo>/data, or $INHERITUNE_DATA when set. */
 export function defaultDataDir(): string {
@@ -45,9 +47,11 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
   const dir = path.join(dataDir, name);
   if (isEmbeddedDataset(name)) {
     await prepareEmbedded(name, { dataDir, quiet: opts.quiet, force: opts.force });
+  } else if (isSyntheticDataset(name)) {
+    await prepareSynthetic(name, { dataDir, quiet: opts.quiet, force: opts.force });
   } else if (!fs.existsSync(dir)) {
     throw new Error(
-      `dataset '${name}' not found: ${dir} does not exist. Embedded datasets: ${Object.keys(EMBEDDED_DATASETS).join(', ')}; ` +
+      `dataset '${name}' not found: ${dir} does not exist. Embedded datasets: ${[...Object.keys(EMBEDDED_DATASETS), ...Object.keys(SYNTHETIC_DATASETS)].join(', ')}; ` +
         `for real data put train.bin/val.bin or shards in that folder, or run 'prepare <source> --name ${name}' (see data/README.md)`,
     );
   }
@@ -73,10 +77,21 @@ export function describeDataset(dir: string): DatasetInfo {
   };
 }
 
-/** Opens a split of a dataset as one TokenSource (shards concatenated in sorted order). Close it when done. */
-export function openDataset(info: DatasetInfo, split: 'train' | 'val', validate: ValidateMode | 'auto' = 'auto'): TokenSource {
+/**
+ * Opens a split of a dataset as one TokenSource (shards concatenated in sorted order). Close it when done.
+ * `windows`: where samplers start windows; default the dataset's own (meta.json `windows`: 'bos' for the synthetic
+ * datasets), else 'any'. 'bos' on text data starts every window at an EOT document boundary.
+ */
+export function openDataset(info: DatasetInfo, split: 'train' | 'val', validate: ValidateMode | 'auto' = 'auto', windows?: WindowMode): TokenSource {
   const files = split === 'train' ? info.trainFiles : info.valFiles;
   if (files.length === 0) throw new Error(`${info.dir}: no ${split} token files`);
   // Prepared datasets were validated when written; user files get the 'auto' check (full, or sampled when huge).
-  return openTokenFiles(files, info.meta ? 'none' : validate);
+  const src = openTokenFiles(files, info.meta ? 'none' : validate, info.meta?.vocabSize);
+  const align = alignmentFor(windows ?? datasetWindowMode(info), info.meta?.windows);
+  return align ? withAlignment(src, align) : src;
+}
+
+/** The dataset's default window mode: 'bos' when its meta.json says so (synthetic data), else 'any'. */
+export function datasetWindowMode(info: DatasetInfo): WindowMode {
+  return info.meta?.windows ? 'bos' : 'any';
 }

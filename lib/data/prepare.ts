@@ -28,14 +28,31 @@ export interface DatasetMeta {
   documents: { train: number; val: number };
   split: SplitRule;
   seed: number;
-  tokenizer: typeof tokenizerInfo;
+  /** GPT-2 BPE for text datasets; synthetic datasets have ids of their own (no tokenizer). */
+  tokenizer: typeof tokenizerInfo | SyntheticTokenizer;
   eot: 'append' | 'prepend';
   vocabSize: number;
+  /** Where training and analysis windows start by default: anywhere (nanoGPT, absent) or at a BOS token. */
+  windows?: WindowAlignment;
+  /** The generator and its parameters, for synthetic datasets (lib/data/synthetic). */
+  synthetic?: Record<string, unknown>;
   format: 'nanogpt-uint16';
   createdAt: string;
   version: number;
   /** Everything that determines the output; a rerun with an equal recipe is skipped. */
   recipe: Record<string, unknown>;
+}
+
+/** Windows that start at a boundary token (BOS/EOT) at position 0 instead of at any offset. */
+export interface WindowAlignment {
+  start: 'bos';
+  token: number;
+}
+
+export interface SyntheticTokenizer {
+  name: 'synthetic';
+  vocabSize: number;
+  bosToken: number;
 }
 
 export interface PrepareResult {
@@ -145,10 +162,13 @@ function cleanStale(dataDir: string, name: string): void {
  * Shared frame: skip when up to date, refuse to replace a directory we did not create, build into a temp dir
  * with `build`, then swap it into place. `build` returns everything of meta except the fields filled here.
  */
-async function withDatasetDir(
+export async function withDatasetDir(
   common: PrepareCommon,
   recipe: Record<string, unknown>,
-  build: (tmpDir: string) => Promise<Omit<DatasetMeta, 'name' | 'source' | 'files' | 'createdAt' | 'version' | 'recipe' | 'tokenizer' | 'vocabSize' | 'format'>>,
+  build: (tmpDir: string) => Promise<
+    Omit<DatasetMeta, 'name' | 'source' | 'files' | 'createdAt' | 'version' | 'recipe' | 'tokenizer' | 'vocabSize' | 'format'> &
+      Partial<Pick<DatasetMeta, 'tokenizer' | 'vocabSize'>>
+  >,
 ): Promise<PrepareResult> {
   checkName(common.name);
   const dir = path.join(common.dataDir, common.name);
@@ -168,16 +188,12 @@ async function withDatasetDir(
   try {
     const built = await build(tmpDir);
     const meta: DatasetMeta = {
+      ...built,
       name: common.name,
       source: common.source,
       files: common.files,
-      tokens: built.tokens,
-      documents: built.documents,
-      split: built.split,
-      seed: built.seed,
-      tokenizer: tokenizerInfo,
-      eot: built.eot,
-      vocabSize: GPT2_VOCAB_SIZE,
+      tokenizer: built.tokenizer ?? tokenizerInfo,
+      vocabSize: built.vocabSize ?? GPT2_VOCAB_SIZE,
       format: 'nanogpt-uint16',
       createdAt: new Date().toISOString(),
       version: DATASET_META_VERSION,

@@ -4,8 +4,11 @@
 //  - SequentialLoader: build-nanogpt DataLoaderLite (FineWeb runs): buf = tokens[pos : pos+B*T+1], pos += B*T,
 //    next shard when the current one cannot fill a batch; after the last shard it wraps and counts an epoch.
 // Both save and restore their exact position (getState / setState) for resume.
+// A source with a window alignment (lib/data/windows) makes the random sampler and validationBatches start every
+// window at its boundary token (BOS at position 0) instead of at any offset.
 import { Rng, RngState } from '../util/rng';
 import { ShardSpan, TokenSource } from './source';
+import { isAligned, windowStarts } from './windows';
 
 export interface Batch {
   x: Int32Array;
@@ -49,10 +52,13 @@ export class RandomWindowSampler implements BatchSampler {
   private rng: Rng;
   private batchesDrawn = 0;
   private readonly win: Uint16Array;
+  /** Allowed window starts of an aligned source; null: any offset. */
+  private readonly starts: Float64Array | null;
   constructor(private readonly src: TokenSource, private readonly opts: RandomSamplerOptions) {
     checkDims(src, opts.batchSize, opts.blockSize, 'RandomWindowSampler');
     this.rng = new Rng(opts.seed);
     this.win = new Uint16Array(opts.blockSize + 1);
+    this.starts = windowStarts(src, opts.blockSize, 'RandomWindowSampler');
   }
 
   next(): Batch {
@@ -61,7 +67,8 @@ export class RandomWindowSampler implements BatchSampler {
     const y = new Int32Array(B * T);
     // Offsets are drawn first (as torch.randint draws ix), then read; reads never consume randomness.
     const offs: number[] = [];
-    for (let b = 0; b < B; b++) offs.push(this.rng.int(this.src.length - T));
+    const st = this.starts;
+    for (let b = 0; b < B; b++) offs.push(st ? st[this.rng.int(st.length)] : this.rng.int(this.src.length - T));
     for (let b = 0; b < B; b++) fillRow(this.src.read(offs[b], T + 1, this.win), x, y, b, T);
     this.batchesDrawn++;
     return { x, y, shape: [B, T] };
@@ -99,6 +106,9 @@ export class SequentialLoader implements BatchSampler {
 
   constructor(private readonly src: TokenSource, private readonly opts: SequentialLoaderOptions) {
     checkDims(src, opts.batchSize, opts.blockSize, 'SequentialLoader');
+    if (isAligned(src)) {
+      throw new Error(`SequentialLoader reads contiguous B*T blocks, so its windows cannot start at token ${src.align.token}; use the random sampler with window mode 'bos', or window mode 'any'`);
+    }
     this.rank = opts.rank ?? 0;
     this.world = opts.worldSize ?? 1;
     if (!(this.rank >= 0 && this.rank < this.world)) throw new Error(`SequentialLoader: rank ${this.rank} must be in [0, worldSize ${this.world})`);
@@ -184,9 +194,16 @@ export function validationBatches(src: TokenSource, opts: ValidationBatchOptions
   if (!Number.isInteger(numBatches) || numBatches < 1) throw new Error(`validationBatches: numBatches must be a positive integer, got ${numBatches}`);
   const windows = B * numBatches;
   const maxStart = src.length - T - 1; // last start whose target token exists
-  if ((opts.mode ?? 'spaced') === 'head' && windows * T + 1 > src.length) {
+  const starts = windowStarts(src, T, 'validationBatches');
+  const head = (opts.mode ?? 'spaced') === 'head';
+  if (head && !starts && windows * T + 1 > src.length) {
     throw new Error(`validationBatches: 'head' needs ${windows * T + 1} tokens, the source has ${src.length}`);
   }
+  // Aligned: the w-th window starts at the w-th boundary ('head') or at evenly spaced boundaries ('spaced').
+  const start = (w: number): number => {
+    if (starts) return head ? starts[w % starts.length] : starts[windows === 1 ? 0 : Math.floor((w * (starts.length - 1)) / (windows - 1))];
+    return head ? w * T : windows === 1 ? 0 : Math.floor((w * maxStart) / (windows - 1));
+  };
   const win = new Uint16Array(T + 1);
   const out: Batch[] = [];
   for (let k = 0; k < numBatches; k++) {
@@ -194,8 +211,7 @@ export function validationBatches(src: TokenSource, opts: ValidationBatchOptions
     const y = new Int32Array(B * T);
     for (let b = 0; b < B; b++) {
       const w = k * B + b;
-      const o = (opts.mode ?? 'spaced') === 'head' ? w * T : windows === 1 ? 0 : Math.floor((w * maxStart) / (windows - 1));
-      fillRow(src.read(o, T + 1, win), x, y, b, T);
+      fillRow(src.read(start(w), T + 1, win), x, y, b, T);
     }
     out.push({ x, y, shape: [B, T] });
   }

@@ -181,12 +181,12 @@ function resolveMode(validate: ValidateMode | 'auto', tokens: number): ValidateM
  * Opens several files as one stream, in the order given. Every header and size is checked; ids are validated over
  * the whole stream ('auto' samples when the total is large, so 99 FineWeb shards are not all read on open).
  */
-export function openTokenFiles(files: string[], validate: ValidateMode | 'auto' = 'auto'): TokenSource {
+export function openTokenFiles(files: string[], validate: ValidateMode | 'auto' = 'auto', vocabSize = GPT2_VOCAB_SIZE): TokenSource {
   if (files.length === 0) throw new Error('openTokenFiles: no files given');
   const parts = files.map((f) => new FileTokenSource(inspectTokenFile(f)));
   const src: TokenSource = parts.length === 1 ? parts[0] : new ConcatTokenSource(parts);
   try {
-    validateTokenIds(src, resolveMode(validate, src.length));
+    validateTokenIds(src, resolveMode(validate, src.length), vocabSize);
   } finally {
     src.close(); // descriptors reopen lazily on the next read
   }

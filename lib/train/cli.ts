@@ -9,6 +9,7 @@ import { GPTConfig, PRESETS, countParams, isPresetName, makeConfig } from '../mo
 import { Params, disposeParams, initParams } from '../model/params';
 import { loadHFFolder, tensorsToParams } from '../model/hf';
 import { ensureDataset, openDataset } from '../data/dataset';
+import { WindowMode, describeAlignment, isAligned } from '../data/windows';
 import { parseArgs, ArgSpec } from '../cli/args';
 import { RUN_CONFIG } from './history';
 import { RunConfig, TrainOptions } from './options';
@@ -19,9 +20,12 @@ export const TRAIN_HELP = `train: train a GPT on a prepared dataset, nanoGPT sty
 
 Usage: npm run cli -- train [options]
 
-Model      --preset NAME (tiny-4L) [--n-layer N --n-head N --n-embd N --dropout P --bias --no-bias]
+Model      --preset NAME (tiny-4L) [--n-layer N --n-head N --n-embd N --dropout P --bias --no-bias
+           --vocab-size N (the preset's; a synthetic dataset's own) --attn-layer-scale on|off (1/(l+1) logits)]
            --init-from DIR (start from an HF folder instead of a fresh init) --init-seed N (default: --seed)
-Data       --data NAME (owt-mini) --sampler random|sequential --batch-size B (8) --block-size T (model's)
+Data       --data NAME (owt-mini; synth-iid, synth-backcopy) --sampler random|sequential --batch-size B (8)
+           --block-size T (model's) --windows any|bos (where windows start; default the dataset's: bos for
+           synthetic data, any for text, where bos starts every window at an EOT document boundary)
 Optimizer  --steps N (100) --lr X (6e-4) --min-lr X (lr/10) --warmup N (0) --decay-iters N (steps)
            --warmup-rule nanogpt|authors --schedule cosine|constant --weight-decay X (0.1) --beta1 X (0.9)
            --beta2 X (0.95) --eps X (1e-8) --decay-rule rank>=2|linear-weights --grad-clip X (1; 0 = off)
@@ -34,7 +38,8 @@ Output     --out DIR (results/train/<preset>) --log-interval N (10) --checkpoint
 const SPEC: ArgSpec = {
   preset: { type: 'string' }, 'n-layer': { type: 'number' }, 'n-head': { type: 'number' }, 'n-embd': { type: 'number' },
   dropout: { type: 'number' }, bias: { type: 'boolean' }, 'no-bias': { type: 'boolean' }, 'init-from': { type: 'string' },
-  'init-seed': { type: 'number' }, data: { type: 'string' }, sampler: { type: 'string', choices: ['random', 'sequential'] },
+  'init-seed': { type: 'number' }, data: { type: 'string' }, 'vocab-size': { type: 'number' },
+  'attn-layer-scale': { type: 'string', choices: ['on', 'off'] }, windows: { type: 'string', choices: ['any', 'bos'] }, sampler: { type: 'string', choices: ['random', 'sequential'] },
   'batch-size': { type: 'number' }, 'block-size': { type: 'number' }, steps: { type: 'number' }, lr: { type: 'number' },
   'min-lr': { type: 'number' }, warmup: { type: 'number' }, 'decay-iters': { type: 'number' },
   'warmup-rule': { type: 'string', choices: ['nanogpt', 'authors'] }, schedule: { type: 'string', choices: ['cosine', 'constant'] },
@@ -60,7 +65,7 @@ function savedRun(out: string): RunConfig | undefined {
 }
 
 function modelConfig(a: Opts, saved: RunConfig | undefined): { config: Readonly<GPTConfig>; preset: string | undefined } {
-  const touched = ['preset', 'n-layer', 'n-head', 'n-embd', 'dropout', 'bias', 'no-bias', 'block-size'].some((k) => a[k] !== undefined);
+  const touched = ['preset', 'n-layer', 'n-head', 'n-embd', 'dropout', 'bias', 'no-bias', 'block-size', 'vocab-size', 'attn-layer-scale'].some((k) => a[k] !== undefined);
   if (saved && !touched) return { config: makeConfig(saved.model), preset: saved.preset ?? undefined };
   const preset = (a.preset as string | undefined) ?? saved?.preset ?? 'tiny-4L';
   if (!isPresetName(preset)) throw new Error(`unknown --preset '${preset}'; choose one of: ${Object.keys(PRESETS).join(', ')}`);
@@ -72,6 +77,8 @@ function modelConfig(a: Opts, saved: RunConfig | undefined): { config: Readonly<
   if (a.dropout !== undefined) over.dropout = a.dropout as number;
   if (a.bias) over.bias = true;
   if (a['no-bias']) over.bias = false;
+  if (a['vocab-size'] !== undefined) over.vocabSize = a['vocab-size'] as number;
+  if (a['attn-layer-scale'] !== undefined) over.scaleAttnByInverseLayerIdx = a['attn-layer-scale'] === 'on';
   // As in nanoGPT, block_size is both the model's context and the training window.
   if (a['block-size'] !== undefined) over.blockSize = a['block-size'] as number;
   return { config: makeConfig(preset, over), preset };
@@ -148,8 +155,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { base, dataName, batchSize, blockSize, sampler } = optionsFromArgs(opts, saved);
   const report = await initBackend({ backend: opts.backend as string | undefined });
   const info = await ensureDataset(dataName, { quiet: !!opts.quiet });
-  const trainSrc = openDataset(info, 'train');
-  const valSrc = info.valFiles.length ? openDataset(info, 'val') : undefined;
+  // A synthetic dataset's ids are few: its vocabulary is the model's unless --vocab-size (or a resumed run) says otherwise.
+  if (info.meta?.synthetic && opts['vocab-size'] === undefined && !saved && !opts['init-from']) {
+    base.config = makeConfig({ ...base.config, vocabSize: info.meta.vocabSize });
+  }
+  const windows = (opts.windows as WindowMode | undefined) ?? (saved ? (saved.data.windows ? 'bos' : 'any') : undefined);
+  const trainSrc = openDataset(info, 'train', 'auto', windows);
+  const valSrc = info.valFiles.length ? openDataset(info, 'val', 'auto', windows) : undefined;
   const cfg = base.config;
   let params: Params | undefined;
   const abort = new AbortController();
@@ -173,7 +185,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
       console.error(formatBackendReport(report));
       const tokensPerStep = (base.gradAccumSteps ?? 1) * batchSize * blockSize;
       console.error(`model ${base.preset ?? 'custom'}: ${cfg.nLayer}L ${cfg.nHead}H ${cfg.nEmbd}C, ${(countParams(cfg) / 1e6).toFixed(2)}M params; ` +
-        `data ${dataName} (${info.tokens.train} train tokens); ${tokensPerStep} tokens/step; run dir ${out}`);
+        `data ${dataName} (${info.tokens.train} train tokens, windows ${describeAlignment(isAligned(trainSrc) ? trainSrc.align : undefined)}); ` +
+        `${tokensPerStep} tokens/step; run dir ${out}`);
     }
     const res = await train({
       ...base,

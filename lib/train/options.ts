@@ -5,6 +5,8 @@ import { GPTConfig, makeConfig } from '../model/config';
 import { Params } from '../model/params';
 import { BatchSampler } from '../data/sampler';
 import { TokenSource } from '../data/source';
+import { WindowAlignment } from '../data/prepare';
+import { isAligned } from '../data/windows';
 import { LiveDisplay } from '../notebook/display';
 import { LrSchedule, validateSchedule } from './schedule';
 import { AdamWConfig, DecayRule } from './adamw';
@@ -85,7 +87,8 @@ export interface RunConfig {
   version: 1;
   preset: string | null;
   model: GPTConfig;
-  data: { name: string | null; sampler: 'random' | 'sequential' | 'custom'; batchSize: number; blockSize: number; trainTokens: number | null };
+  /** windows: present only when windows start at a boundary token (absent = nanoGPT's any offset). */
+  data: { name: string | null; sampler: 'random' | 'sequential' | 'custom'; batchSize: number; blockSize: number; trainTokens: number | null; windows?: WindowAlignment };
   maxSteps: number;
   seed: number;
   gradAccumSteps: number;
@@ -185,6 +188,7 @@ export function resolveRunConfig(o: TrainOptions, fast: boolean): RunConfig {
       batchSize: d.batchSize,
       blockSize: d.blockSize,
       trainTokens: isSampler(train) ? null : train.length,
+      ...(!isSampler(train) && isAligned(train) ? { windows: { ...train.align } } : {}),
     },
     maxSteps,
     seed,

@@ -1,0 +1,231 @@
+// Sink diagnostics of a GPT on windows of T tokens (the rank protocol's windows): per head sink mass and entropy
+// fraction; per layer sink rate, position-0 norm ratios of the residual stream and the values, block influence and
+// angular distance; and, causally, the validation-loss increase when a layer's attention output (or its whole block)
+// is skipped. Layers and heads are 0-based here, as in the rank tables.
+import * as tf from '@tensorflow/tfjs';
+import { GPTConfig } from '../model/config';
+import { Params } from '../model/params';
+import { actName, runWithCache, runWithHooks } from '../model/hooks';
+import { HookList } from '../model/hookpoints';
+import { SINK_THRESHOLD, blockChangeSums, headSinkStats, position0NormRatios, sinkFirstRow, sinkRate } from './sinks';
+
+export interface SinkHeadRow {
+  layer: number;
+  head: number;
+  /** Mean attention on position 0 over query rows >= firstRow and windows. */
+  sinkMass: number;
+  /** Attention entropy over the uniform-causal entropy, mean over windows. */
+  entropyFraction: number;
+  sink: boolean;
+}
+
+export interface SinkLayerRow {
+  layer: number;
+  /** Fraction of the layer's heads whose sink mass is above the threshold (Gu et al.'s sink metric). */
+  sinkRate: number;
+  meanSinkMass: number;
+  maxSinkMass: number;
+  meanEntropyFraction: number;
+  /** ||resid_post[0]|| / median_t ||resid_post[t]||, mean over windows (massive activations). */
+  residRatio: number;
+  /** The same for the value vectors, heads side by side (value drain). */
+  valueRatio: number;
+  /** ShortGPT block influence: 1 - mean cos(resid_pre, resid_post). */
+  blockInfluence: number;
+  /** Gromov et al.: arccos(cos(resid_pre, resid_post)) / pi at the last position. */
+  angularDistance: number;
+  /** Loss with blocks.{l}.hook_attn_out zeroed, minus the base loss (NaN when the causal part is off). */
+  attnSkipDeltaLoss: number;
+  /** Loss with the block replaced by the identity, minus the base loss (NaN when off). */
+  blockSkipDeltaLoss: number;
+}
+
+export interface SinkOptions {
+  /** Windows per forward batch (default 10). */
+  batchSize?: number;
+  /** How many of the windows the causal (layer-skip) losses use; 0 = off. Default min(windows, 20). */
+  causalWindows?: number;
+  threshold?: number;
+}
+
+export interface SinkResult {
+  heads: SinkHeadRow[];
+  layers: SinkLayerRow[];
+  /** Mean next-token loss over the causal windows (positions 0..T-2 predict 1..T-1); NaN when off. */
+  baseLoss: number;
+  meta: { N: number; T: number; firstRow: number; threshold: number; causalWindows: number };
+  timings: { forwardMs: number; causalMs: number };
+}
+
+/** The hook names one diagnostic forward reads per layer. */
+function layerNames(l: number): string[] {
+  return [actName('pattern', l), actName('resid_pre', l), actName('resid_post', l), actName('v', l)];
+}
+
+/** Diagnostics on `windows` (each exactly T tokens, BOS-aligned or not as the caller drew them). */
+export async function measureSinkDiagnostics(params: Params, cfg: GPTConfig, windows: readonly Int32Array[], o: SinkOptions = {}): Promise<SinkResult> {
+  const N = windows.length;
+  if (N === 0) throw new Error('measureSinkDiagnostics: no windows');
+  const T = windows[0].length;
+  if (T < 2) throw new Error(`measureSinkDiagnostics: windows of ${T} token(s); need at least 2`);
+  if (T > cfg.blockSize) throw new Error(`T (${T}) exceeds the model's context length (${cfg.blockSize})`);
+  for (let i = 0; i < N; i++) if (windows[i].length !== T) throw new Error(`window ${i} has ${windows[i].length} tokens, expected ${T}`);
+  const bs = o.batchSize ?? 10;
+  const causalN = o.causalWindows ?? Math.min(N, 20);
+  const threshold = o.threshold ?? SINK_THRESHOLD;
+  if (!Number.isInteger(bs) || bs < 1) throw new Error(`batchSize must be a positive integer, got ${bs}`);
+  if (!Number.isInteger(causalN) || causalN < 0 || causalN > N) throw new Error(`causalWindows must be an integer in [0, ${N}], got ${causalN}`);
+  const L = cfg.nLayer;
+  const H = cfg.nHead;
+  const C = cfg.nEmbd;
+  const mass = new Float64Array(L * H);
+  const ent = new Float64Array(L * H);
+  const resid = new Float64Array(L);
+  const value = new Float64Array(L);
+  const bi = new Float64Array(L);
+  const ang = new Float64Array(L);
+  const names = Array.from({ length: L }, (_, l) => layerNames(l)).flat();
+
+  const f0 = performance.now();
+  for (let start = 0; start < N; start += bs) {
+    const B = Math.min(bs, N - start);
+    const tokens = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) tokens.set(windows[start + b], b * T);
+    const idx = tf.tensor2d(tokens, [B, T], 'int32');
+    let res: ReturnType<typeof runWithCache>;
+    try {
+      res = runWithCache(params, cfg, idx, { namesFilter: names, stopAtLayer: L });
+    } finally {
+      idx.dispose();
+    }
+    try {
+      res.resid?.dispose();
+      for (let l = 0; l < L; l++) {
+        const pat = (await res.cache.get(actName('pattern', l)).data()) as Float32Array; // (B, nh, T, T)
+        for (let b = 0; b < B; b++) {
+          for (let h = 0; h < H; h++) {
+            const s = headSinkStats(pat, (b * H + h) * T * T, T);
+            mass[l * H + h] += s.sinkMass;
+            ent[l * H + h] += s.entropyFraction;
+          }
+        }
+        const pre = (await res.cache.get(actName('resid_pre', l)).data()) as Float32Array; // (B, T, C)
+        const post = (await res.cache.get(actName('resid_post', l)).data()) as Float32Array; // (B, T, C)
+        const v = (await res.cache.get(actName('v', l)).data()) as Float32Array; // (B, T, nh, hs) = (B, T, C)
+        checkFinite(pat, `attention pattern of layer ${l}`);
+        checkFinite(post, `residual stream after layer ${l}`);
+        for (const r of position0NormRatios(post, B, T, C)) resid[l] += r;
+        for (const r of position0NormRatios(v, B, T, C)) value[l] += r;
+        const ch = blockChangeSums(pre, post, B, T, C);
+        bi[l] += ch.blockInfluence;
+        ang[l] += ch.angularDistance;
+      }
+    } finally {
+      res.cache.dispose();
+    }
+  }
+  const forwardMs = performance.now() - f0;
+
+  const c0 = performance.now();
+  const attnSkip = new Float64Array(L).fill(NaN);
+  const blockSkip = new Float64Array(L).fill(NaN);
+  let baseLoss = NaN;
+  if (causalN > 0) {
+    const sub = windows.slice(0, causalN);
+    baseLoss = await windowLoss(params, cfg, sub, bs, () => []);
+    for (let l = 0; l < L; l++) {
+      attnSkip[l] = (await windowLoss(params, cfg, sub, bs, () => skipAttentionHooks(l))) - baseLoss;
+      blockSkip[l] = (await windowLoss(params, cfg, sub, bs, () => skipBlockHooks(l))) - baseLoss;
+    }
+  }
+  const causalMs = performance.now() - c0;
+
+  const heads: SinkHeadRow[] = [];
+  const layers: SinkLayerRow[] = [];
+  for (let l = 0; l < L; l++) {
+    const lm = Array.from({ length: H }, (_, h) => mass[l * H + h] / N);
+    const le = Array.from({ length: H }, (_, h) => ent[l * H + h] / N);
+    for (let h = 0; h < H; h++) heads.push({ layer: l, head: h, sinkMass: lm[h], entropyFraction: le[h], sink: lm[h] > threshold });
+    layers.push({
+      layer: l,
+      sinkRate: sinkRate(lm, threshold),
+      meanSinkMass: mean(lm),
+      maxSinkMass: Math.max(...lm),
+      meanEntropyFraction: mean(le),
+      residRatio: resid[l] / N,
+      valueRatio: value[l] / N,
+      blockInfluence: bi[l] / N,
+      angularDistance: ang[l] / N,
+      attnSkipDeltaLoss: attnSkip[l],
+      blockSkipDeltaLoss: blockSkip[l],
+    });
+  }
+  return {
+    heads,
+    layers,
+    baseLoss,
+    meta: { N, T, firstRow: sinkFirstRow(T), threshold, causalWindows: causalN },
+    timings: { forwardMs, causalMs },
+  };
+}
+
+function mean(v: number[]): number {
+  return v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+function checkFinite(a: Float32Array, what: string): void {
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) throw new Error(`sink diagnostics: ${what} holds a non-finite value (${a[i]}) at index ${i}; the model's weights or inputs are broken`);
+  }
+}
+
+/** Zeroes layer l's attention output: the residual stream skips the attention sub-layer. */
+export function skipAttentionHooks(l: number): HookList {
+  return [[actName('attn_out', l), (t) => tf.zerosLike(t)]];
+}
+
+/** Replaces layer l's block by the identity: its output residual is its input residual. */
+export function skipBlockHooks(l: number): HookList {
+  let saved: tf.Tensor | null = null;
+  return [
+    [actName('resid_pre', l), (t) => {
+      saved = t.clone();
+    }],
+    [actName('resid_post', l), () => {
+      const s = saved;
+      saved = null;
+      if (!s) throw new Error(`skipBlockHooks: resid_post of layer ${l} reached before its resid_pre`);
+      return s;
+    }],
+  ];
+}
+
+/** Mean next-token loss of windows (inputs 0..T-1, targets 1..T-1 and -1 at the last position) under hooks. */
+export async function windowLoss(params: Params, cfg: GPTConfig, windows: readonly Int32Array[], bs: number, hooks: () => HookList): Promise<number> {
+  const T = windows[0].length;
+  let sum = 0;
+  let count = 0;
+  for (let start = 0; start < windows.length; start += bs) {
+    const B = Math.min(bs, windows.length - start);
+    const x = new Int32Array(B * T);
+    const y = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      const w = windows[start + b];
+      x.set(w, b * T);
+      for (let t = 0; t < T; t++) y[b * T + t] = t < T - 1 ? w[t + 1] : -1;
+    }
+    const loss = tf.tidy(() => {
+      const idx = tf.tensor2d(x, [B, T], 'int32');
+      const targets = tf.tensor2d(y, [B, T], 'int32');
+      const out = runWithHooks(params, cfg, idx, hooks(), { targets });
+      out.logits.dispose();
+      return out.loss as tf.Scalar;
+    });
+    const v = (await loss.data())[0];
+    loss.dispose();
+    if (!Number.isFinite(v)) throw new Error(`sink diagnostics: the loss is ${v}; the model's weights or inputs are broken`);
+    sum += v * B * (T - 1);
+    count += B * (T - 1);
+  }
+  return sum / count;
+}
