@@ -24,12 +24,26 @@ export const PAPER_MAXRANK = {
   },
 } as const;
 
+/**
+ * The protocol's windows: N random windows of T tokens from `val` (starting at BOS when the source is aligned),
+ * drawn in batches of 10 with `seed`. The rank profile and the sink diagnostics read the same windows.
+ */
+export function rankWindows(val: TokenSource, N: number, T: number, seed: number): Int32Array[] {
+  const sampler = new RandomWindowSampler(val, { batchSize: Math.min(10, N), blockSize: T, seed });
+  const out: Int32Array[] = [];
+  while (out.length < N) {
+    const { x, shape } = sampler.next();
+    for (let b = 0; b < shape[0] && out.length < N; b++) out.push(x.slice(b * T, (b + 1) * T));
+  }
+  return out;
+}
+
 /** The paper's protocol: N random windows of T tokens from the validation split, every head of every layer. */
 export async function measureRankProfile(
   params: Params, cfg: GPTConfig, val: TokenSource,
-  o: { N: number; T: number; seed: number; model: string; data: string; onProgress?: (p: MeasureProgress) => void },
+  o: { N: number; T: number; seed: number; model: string; data: string; onProgress?: (p: MeasureProgress) => void; windows?: Int32Array[] },
 ): Promise<MeasureResult> {
-  const windows = new RandomWindowSampler(val, { batchSize: Math.min(10, o.N), blockSize: o.T, seed: o.seed });
+  const windows = o.windows ?? rankWindows(val, o.N, o.T, o.seed);
   return measureAttentionRanks(gptPatternSource(params, cfg), windows, {
     N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(10, o.N),
     contextLength: cfg.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,

@@ -1,6 +1,7 @@
 // `rank --model <checkpoint> [--data owt-mini]`: the paper's attention-rank profile of any GPT-2 checkpoint (yours,
-// a `train` run's, or Hugging Face weights), without a notebook: a per-layer table and verdict on the terminal, the
-// tables (Arrow + CSV) and the figures of notebook 02 under --out.
+// a `train` run's, or Hugging Face weights), without a notebook: a per-layer table with the sink diagnostics and a
+// verdict on the terminal, the tables (Arrow + CSV) and the figures of notebook 02 under --out.
+// `rank --model <run dir>` profiles every kept checkpoint of a run the same way: emergence over training.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../backend';
@@ -8,7 +9,12 @@ import { parseArgs } from '../cli/args';
 import { describeDataset, ensureDataset, openDataset } from '../data/dataset';
 import { loadModelPath, tensorsToParams } from '../model/hf';
 import { disposeParams } from '../model/params';
-import { measureRankProfile, rankVerdict, tauSeries } from '../experiments/rank-profile';
+import { measureRankProfile, rankVerdict, rankWindows, tauSeries } from '../experiments/rank-profile';
+import { measureSinkDiagnostics, SinkResult } from './sink-measure';
+import { sinkProfileFigure, layerSkipFigure } from '../viz/sink-figures';
+import { profileRunDir, isRunDir } from './cli-emergence';
+import { WindowMode } from '../data/windows';
+import { tableFromRows } from '../viz/table';
 import { saveRankResult } from './io';
 import { saveFigure } from '../viz/save';
 import { maxRankProfileFigure, rankHeatmapFigure, tauSensitivityFigure } from '../viz/rank-figures';
@@ -20,15 +26,22 @@ export const RANK_HELP = `usage: rank --model <checkpoint> [options]
 
 The paper's attention-rank protocol: N random windows of T tokens from a validation split; for every head, k* = the
 number of singular values of its attention matrix holding tau = 0.9 of the energy; MaxRank(l) = the largest over a
-layer's heads of the mean k* over windows. Collapsed ("lazy") layers have MaxRank close to 1.
+layer's heads of the mean k* over windows. Collapsed ("lazy") layers have MaxRank close to 1. Beside it, the sink
+diagnostics on the same windows: per head the attention on position 0 (rows >= 5) and the entropy over the uniform
+one; per layer the sink rate (heads above 0.3), the position-0 norm ratios of the residual stream and the values,
+block influence, angular distance, and the loss increase when the layer's attention or whole block is skipped.
 
   --model PATH     Hugging Face GPT-2 folder (config.json + model.safetensors; a \`train\` checkpoint folder is one)
-                   or a nanoGPT .safetensors export
+                   or a nanoGPT .safetensors export; or a \`train\` run directory (with checkpoints/): every kept
+                   checkpoint is profiled (emergence over training: heatmaps of MaxRank and sink rate by step)
   --data NAME|DIR  token dataset: a name under data/ (owt-mini and edu-mini are prepared on first use) or a folder
                    holding val.bin / val shards (default owt-mini)
   --n N            windows (default 100)
   --t T            tokens per window (default 100; at most the model's context)
   --seed S         window sampling seed (default 2024, as notebook 02)
+  --windows MODE   any | bos: where windows start (default the dataset's: bos for synthetic data, any for text;
+                   bos on text starts every window at an EOT document boundary)
+  --causal-windows K  windows of the layer-skip losses (default 20; 0 = off; 2 forwards per layer each)
   --out DIR        tables and figures (default results/rank/<model name>-<data name>)
   --backend NAME   node-gpu | node | wasm | cpu
   -h, --help       this help`;
@@ -42,38 +55,51 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   const a = parseArgs(argv, {
     model: { type: 'string' }, data: { type: 'string' }, n: { type: 'number' }, t: { type: 'number' },
     seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' },
+    windows: { type: 'string', choices: ['any', 'bos'] }, 'causal-windows': { type: 'number' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${RANK_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${RANK_HELP}`);
   const modelPath = path.resolve(String(o.model));
-  const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
-  const cfg = ckpt.config;
   const N = (o.n as number | undefined) ?? 100;
   const T = (o.t as number | undefined) ?? 100;
   const seed = (o.seed as number | undefined) ?? 2024;
+  const causalWindows = (o['causal-windows'] as number | undefined) ?? Math.min(N, 20);
+  if (!Number.isInteger(causalWindows) || causalWindows < 0 || causalWindows > N) throw new Error(`--causal-windows must be an integer in [0, --n = ${N}], got ${causalWindows}`);
   const dataArg = String(o.data ?? 'owt-mini');
   // A folder path (absolute, or with a separator) is used as it is; a bare name is a dataset under data/.
   const info = dataArg.includes('/') || path.isAbsolute(dataArg) ? describeDataset(path.resolve(dataArg)) : await ensureDataset(dataArg, { quiet: true });
+  const windowMode = o.windows as WindowMode | undefined;
+  if (isRunDir(modelPath)) {
+    const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'rank', `${path.basename(modelPath)}-${info.name}-emergence`));
+    return profileRunDir({ runDir: modelPath, info, N, T, seed, windows: windowMode, outDir, backend: o.backend as string | undefined, log });
+  }
+  const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
+  const cfg = ckpt.config;
   if (T > cfg.blockSize) throw new Error(`--t ${T} exceeds the model's context (${cfg.blockSize})`);
   const modelName = path.basename(modelPath).replace(/\.safetensors$/, '');
   const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'rank', `${modelName}-${info.name}`));
 
   const backend = await initBackend({ backend: o.backend as string | undefined });
   for (const n of ckpt.notes) log(`  note: ${n}`);
-  const val = openDataset(info, 'val');
+  const val = openDataset(info, 'val', 'auto', windowMode);
   const params = tensorsToParams(ckpt.tensors, false);
   try {
+    const aligned = windowMode ?? (info.meta?.windows ? 'bos' : 'any');
     log(`rank: ${modelName} (${cfg.nLayer} layers x ${cfg.nHead} heads, width ${cfg.nEmbd}) on ${backend.name}; ` +
-      `${N} windows of ${T} tokens from ${info.name} val (${info.tokens.val.toLocaleString()} tokens), seed ${seed}`);
+      `${N} windows of ${T} tokens from ${info.name} val (${info.tokens.val.toLocaleString()} tokens, windows ${aligned}), seed ${seed}`);
+    const windows = rankWindows(val, N, T, seed);
     const res = await measureRankProfile(params, cfg, val, {
-      N, T, seed, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(),
+      N, T, seed, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(), windows,
     });
+    const sinks = await measureSinkDiagnostics(params, cfg, windows, { causalWindows });
     const t = res.timings;
-    log(`${t.matrices} attention matrices: forward ${(t.forwardMs / 1000).toFixed(1)} s, SVD ${(t.svdMs / 1000).toFixed(1)} s`);
-    for (const line of layerReport(res)) log(line);
+    log(`${t.matrices} attention matrices: forward ${(t.forwardMs / 1000).toFixed(1)} s, SVD ${(t.svdMs / 1000).toFixed(1)} s; ` +
+      `sink diagnostics ${(sinks.timings.forwardMs / 1000).toFixed(1)} s, layer skips on ${causalWindows} windows ${(sinks.timings.causalMs / 1000).toFixed(1)} s`);
+    for (const line of layerReport(res, sinks)) log(line);
     for (const line of rankVerdict(res, cfg.nLayer)) log(`- ${line}`);
-    const written = saveOutputs(outDir, res);
+    for (const line of sinkVerdict(sinks)) log(`- ${line}`);
+    const written = [...saveOutputs(outDir, res), ...saveSinkOutputs(outDir, sinks, res)];
     log(`wrote ${path.relative(process.cwd(), outDir) || '.'}/: ${written.map((f) => path.basename(f)).join(', ')}`);
     return 0;
   } finally {
@@ -82,14 +108,64 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   }
 }
 
-/** The per-layer table as aligned text (1-based layers and heads, as the paper counts them). */
-export function layerReport(res: MeasureResult): string[] {
-  const lines = [`${'layer'.padStart(5)}${'MaxRank'.padStart(9)}${'head'.padStart(6)}   ${'k* over windows'.padEnd(15)}${'AvgMass'.padStart(9)}  lazy`];
+/** The per-layer table as aligned text (1-based layers and heads, as the paper counts them), with sink columns. */
+export function layerReport(res: MeasureResult, sinks?: SinkResult): string[] {
+  const sinkHead = sinks ? `${'sinks'.padStart(7)}${'pos0'.padStart(6)}${'ent'.padStart(6)}${'|x0|'.padStart(7)}${'|v0|'.padStart(6)}${'BI'.padStart(6)}${'dL attn'.padStart(9)}${'dL block'.padStart(9)}` : '';
+  const lines = [`${'layer'.padStart(5)}${'MaxRank'.padStart(9)}${'head'.padStart(6)}   ${'k* over windows'.padEnd(15)}${'AvgMass'.padStart(9)}${sinkHead}  lazy`];
   for (const r of res.aggregated.layers) {
     const band = `${r.maxRankMeanOverSeq.toFixed(2)} ± ${r.maxRankStdOverSeq.toFixed(2)}`;
-    lines.push(`${String(r.layer + 1).padStart(5)}${r.maxRank.toFixed(2).padStart(9)}${String(r.maxRankHead + 1).padStart(6)}   ${band.padEnd(15)}${r.avgMass.toFixed(2).padStart(9)}  ${r.lazy ? 'yes' : ''}`);
+    const s = sinks?.layers[r.layer];
+    const sinkCols = s
+      ? `${s.sinkRate.toFixed(2).padStart(7)}${s.meanSinkMass.toFixed(2).padStart(6)}${s.meanEntropyFraction.toFixed(2).padStart(6)}${s.residRatio.toFixed(1).padStart(7)}` +
+        `${s.valueRatio.toFixed(2).padStart(6)}${s.blockInfluence.toFixed(3).padStart(6)}${fmtDelta(s.attnSkipDeltaLoss).padStart(9)}${fmtDelta(s.blockSkipDeltaLoss).padStart(9)}`
+      : '';
+    lines.push(`${String(r.layer + 1).padStart(5)}${r.maxRank.toFixed(2).padStart(9)}${String(r.maxRankHead + 1).padStart(6)}   ${band.padEnd(15)}${r.avgMass.toFixed(2).padStart(9)}${sinkCols}  ${r.lazy ? 'yes' : ''}`);
+  }
+  if (sinks) {
+    lines.push(`(sinks: fraction of heads with attention on position 0 > ${sinks.meta.threshold}; pos0: mean attention on position 0, rows >= ${sinks.meta.firstRow}; ` +
+      `ent: entropy / uniform; |x0|, |v0|: position-0 norm / median; BI: block influence; dL: loss increase when skipped, base loss ${sinks.baseLoss.toFixed(4)})`);
   }
   return lines;
+}
+
+function fmtDelta(v: number): string {
+  return Number.isNaN(v) ? '-' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
+}
+
+/** What the sink diagnostics say, in words computed from the numbers. */
+export function sinkVerdict(s: SinkResult): string[] {
+  const sinkLayers = s.layers.filter((l) => l.sinkRate >= 0.5).map((l) => l.layer + 1);
+  const out = [
+    sinkLayers.length
+      ? `Sink layers (at least half the heads put > ${s.meta.threshold} of their attention on position 0): ${sinkLayers.join(', ')}.`
+      : `No layer has a majority of sink heads (attention on position 0 > ${s.meta.threshold}); uniform causal attention over ${s.meta.T} tokens puts ${uniformMass(s.meta.T, s.meta.firstRow).toFixed(3)} there.`,
+  ];
+  const causal = s.layers.filter((l) => !Number.isNaN(l.blockSkipDeltaLoss));
+  if (causal.length) {
+    const cheap = [...causal].sort((a, b) => a.blockSkipDeltaLoss - b.blockSkipDeltaLoss).slice(0, Math.max(1, Math.floor(causal.length / 4)));
+    out.push(`Cheapest blocks to skip (loss increase): ${cheap.map((l) => `${l.layer + 1} (${fmtDelta(l.blockSkipDeltaLoss)})`).join(', ')}.`);
+  }
+  return out;
+}
+
+function uniformMass(T: number, first: number): number {
+  let m = 0;
+  for (let i = first; i < T; i++) m += 1 / (i + 1);
+  return m / (T - first);
+}
+
+function saveSinkOutputs(outDir: string, s: SinkResult, res: MeasureResult): string[] {
+  const files = [path.join(outDir, 'sinks-layers.arrow'), path.join(outDir, 'sinks-heads.arrow'), path.join(outDir, 'sinks-layers.csv'), path.join(outDir, 'sinks-meta.json')];
+  const layers = tableFromRows(s.layers);
+  fs.writeFileSync(files[0], layers.toArrowIPC({ format: 'file' }));
+  fs.writeFileSync(files[1], tableFromRows(s.heads).toArrowIPC({ format: 'file' }));
+  fs.writeFileSync(files[2], layers.toCSV());
+  fs.writeFileSync(files[3], JSON.stringify({ ...s.meta, baseLoss: s.baseLoss, timings: s.timings }, null, 2) + '\n');
+  const figs = [
+    saveFigure(sinkProfileFigure(s.layers, { title: `Sink diagnostics: ${res.meta.model}`, maxRank: res.aggregated.layers.map((r) => r.maxRank) }), path.join(outDir, 'sink-profile'), { png: false }),
+  ];
+  if (s.meta.causalWindows > 0) figs.push(saveFigure(layerSkipFigure(s.layers, { title: `Skipping one layer: ${res.meta.model}` }), path.join(outDir, 'layer-skip'), { png: false }));
+  return [...files, ...figs.map((f) => f.html)];
 }
 
 function saveOutputs(outDir: string, res: MeasureResult): string[] {

@@ -32,6 +32,8 @@ Optimizer  --steps N (100) --lr X (6e-4) --min-lr X (lr/10) --warmup N (0) --dec
            --grad-accum K (1) --accumulation mean|sum --seed N (1337) --path fast|plain --spike-z Z --spike-window N
 Eval       --eval-interval N (steps/10) --eval-batches N (8 fixed) --eval-iters N (0 random) --train-iters N (0)
            --eval-batch-size B
+Probe      --probe-interval N (off) --probe-windows N (16) --probe-t T (min(64, context)): rank and sink profile
+           on fixed val windows every N steps -> <out>/emergence-*.arrow (lazy layers forming over training)
 Output     --out DIR (results/train/<preset>) --log-interval N (10) --checkpoint-interval N (eval interval)
            --keep-checkpoints N (3) --resume --overwrite --quiet --backend NAME`;
 
@@ -48,7 +50,8 @@ const SPEC: ArgSpec = {
   'grad-accum': { type: 'number' }, accumulation: { type: 'string', choices: ['mean', 'sum'] }, seed: { type: 'number' },
   path: { type: 'string', choices: ['fast', 'plain'] }, 'spike-z': { type: 'number' }, 'spike-window': { type: 'number' },
   'eval-interval': { type: 'number' }, 'eval-batches': { type: 'number' }, 'eval-iters': { type: 'number' },
-  'train-iters': { type: 'number' }, 'eval-batch-size': { type: 'number' }, out: { type: 'string' },
+  'train-iters': { type: 'number' }, 'eval-batch-size': { type: 'number' }, 'probe-interval': { type: 'number' },
+  'probe-windows': { type: 'number' }, 'probe-t': { type: 'number' }, out: { type: 'string' },
   'log-interval': { type: 'number' }, 'checkpoint-interval': { type: 'number' }, 'keep-checkpoints': { type: 'number' },
   resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, quiet: { type: 'boolean' }, backend: { type: 'string' },
   help: { type: 'boolean' },
@@ -127,6 +130,9 @@ export function optionsFromArgs(a: Opts, saved?: RunConfig): { base: Omit<TrainO
       trainIters: num('train-iters', saved?.eval?.trainIters ?? 0),
       batchSize: a['eval-batch-size'] !== undefined ? (a['eval-batch-size'] as number) : saved?.eval?.batchSize,
     },
+    probe: a['probe-interval'] !== undefined
+      ? { interval: a['probe-interval'] as number, N: a['probe-windows'] as number | undefined, T: a['probe-t'] as number | undefined }
+      : undefined,
     spike: spikeZ !== undefined ? { zThreshold: spikeZ, window: num('spike-window', saved?.spike?.window ?? 128) } : undefined,
     checkpointInterval: num('checkpoint-interval', saved?.checkpointInterval ?? evalInterval),
     keepCheckpoints: num('keep-checkpoints', 3),

@@ -12,6 +12,7 @@ import { LrSchedule, validateSchedule } from './schedule';
 import { AdamWConfig, DecayRule } from './adamw';
 import { Accumulation } from './step';
 import { EvalOptions } from './evaluate';
+import type { ProbeOptions } from '../metrics/emergence';
 import { SpikeOptions } from './guards';
 import { DistillOptions, distillSettings } from './distill';
 import { EvalLog, History, StepLog } from './history';
@@ -57,6 +58,8 @@ export interface TrainOptions {
   /** Read back and log the loss every N steps (default 10); the loss is not synced in between. */
   logInterval?: number;
   eval?: EvalOptions;
+  /** Measure the rank and sink profile on fixed validation windows every N steps (emergence of lazy layers). */
+  probe?: ProbeOptions;
   /** Skip the update of loss spikes (llm.c -sl). Off by default. Reads the loss back every step. */
   spike?: SpikeOptions;
   /** Knowledge distillation from a teacher (paper.md §5). */

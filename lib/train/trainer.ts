@@ -21,6 +21,8 @@ import { EvalLog, History, RunLogs, StepLog } from './history';
 import { RunConfig, TrainOptions, isSampler, resolveRunConfig, resumeMismatches, sameEvalBatches } from './options';
 import { CHECKPOINTS_DIR, TrainState, latestCheckpoint, readCheckpoint, resolveCheckpoint, restoreModelAndOptimizer, saveCheckpoint } from './checkpoint';
 import { TrainProgress } from './progress';
+import { TrainProbe } from './probe';
+import type { ProbeResult } from '../metrics/emergence';
 
 export interface TrainResult {
   history: History;
@@ -35,6 +37,8 @@ export interface TrainResult {
   checkpoint: string | null;
   /** Step the run resumed from, or null for a fresh run. */
   resumedFrom: number | null;
+  /** Rank and sink probes over training (TrainOptions.probe), including those before a resume. */
+  emergence: readonly ProbeResult[];
 }
 
 interface Pending {
@@ -63,6 +67,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     ? new Evaluator(opts.eval, { val: d.val, train: isSampler(d.train) ? undefined : d.train, batchSize: d.batchSize, blockSize: d.blockSize }, run.seed)
     : undefined;
   const spike = opts.spike ? new SpikeDetector(opts.spike) : undefined;
+  const probe = opts.probe ? new TrainProbe(opts.probe, d.val, cfg, opts.outDir ? path.resolve(opts.outDir) : undefined, run.seed) : undefined;
   const opt = new AdamW({ ...run.optimizer });
   const outDir = opts.outDir ? path.resolve(opts.outDir) : undefined;
   const logs = outDir ? new RunLogs(outDir) : undefined;
@@ -107,6 +112,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     }
     logs?.start(run, history);
+    probe?.start(resumedFrom);
 
     // ---- helpers ------------------------------------------------------------------------------------------------
     const snapshot = (step: number, note?: string) => {
@@ -196,6 +202,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const atResumePoint = resumedFrom !== null && s === resumedFrom; // evaluated and saved before the checkpoint
       if (!atResumePoint && (evalDue(s) || ckptDue(s))) await flush();
       if (!atResumePoint && evalDue(s)) await evaluate(s);
+      if (!atResumePoint && probe?.due(s, run.maxSteps)) {
+        const p = await probe.run(params, cfg, s);
+        const lazy = p.layers.filter((l) => l.maxRank <= 1.5).length;
+        const sinks = p.layers.reduce((a, l) => a + l.sinkRate, 0) / p.layers.length;
+        progress.line(`probe step ${s} | lazy layers (MaxRank <= 1.5) ${lazy}/${p.layers.length} | mean sink rate ${sinks.toFixed(2)} | ${(p.ms / 1000).toFixed(1)} s`);
+      }
       if (s === run.maxSteps) break;
       if (opts.signal?.aborted) {
         stopped = 'aborted';
@@ -248,7 +260,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const save = opts.saveFinal ?? true;
     if (outDir && save && !(resumedFrom !== null && s === resumedFrom)) await checkpoint(s);
     progress.finish(() => snapshot(s, stopped === 'aborted' ? 'stopped' : 'done'));
-    return { history, steps: s, bestVal, stopped, runConfig: run, checkpoint: lastCheckpoint, resumedFrom };
+    return { history, steps: s, bestVal, stopped, runConfig: run, checkpoint: lastCheckpoint, resumedFrom, emergence: probe?.probes ?? [] };
   } finally {
     for (const p of pending) tf.dispose([p.norm, ...(typeof p.loss === 'number' ? [] : [p.loss])]);
     opt.dispose();
