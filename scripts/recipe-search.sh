@@ -15,4 +15,6 @@ node_modules/.bin/tsx lib/cli/main.ts train --preset lab-12L --data "$data" --bl
   --out "$out" --overwrite --quiet "$@"
 end=$(date +%s)
 echo "$name: trained $steps steps in $((end - start)) s" | tee "$out/train-time.txt"
+# The paper's protocol (100 x 100) with the sink diagnostics on the final checkpoint, then every checkpoint on 32 windows.
 node_modules/.bin/tsx lib/cli/main.ts rank --model "$(ls -d "$out"/checkpoints/step-* | tail -1)" --data "$data" --out "$out/rank" > "$out/rank.txt" 2>&1 || cat "$out/rank.txt"
+node_modules/.bin/tsx lib/cli/main.ts rank --model "$out" --data "$data" --n 32 --out "$out/emergence" > "$out/emergence.txt" 2>&1 || cat "$out/emergence.txt"
