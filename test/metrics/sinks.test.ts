@@ -3,12 +3,14 @@
 // blocks is made the identity (zero c_proj), so every layer metric has a value known without running the model.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { makeConfig } from '../../lib/model/config';
 import { disposeParams, initParams } from '../../lib/model/params';
 import { blockChangeSums, headSinkStats, position0NormRatios, sinkFirstRow, sinkRate } from '../../lib/metrics/sinks';
 import { measureSinkDiagnostics } from '../../lib/metrics/sink-measure';
-import { assertNoLeak, setupBackend } from '../helpers';
+import { assertClose, assertNoLeak, setupBackend } from '../helpers';
 
 before(async () => {
   await setupBackend();
@@ -155,4 +157,33 @@ test('measureSinkDiagnostics: causal part off, bad windows refused', async () =>
   } finally {
     disposeParams(params);
   }
+});
+
+test('sink metrics equal the PyTorch float64 reference (test/reference/make_sink_fixtures.py)', () => {
+  const fx = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'sinks', 'sinks.json'), 'utf8'));
+  const { B, H, T, C, firstRow } = fx.shape as { B: number; H: number; T: number; C: number; firstRow: number };
+  assert.equal(sinkFirstRow(T), firstRow);
+  const pattern = Float64Array.from(fx.pattern as number[]);
+  const mass: number[] = [];
+  const ent: number[] = [];
+  for (let i = 0; i < B * H; i++) {
+    const s = headSinkStats(pattern, i * T * T, T);
+    mass.push(s.sinkMass);
+    ent.push(s.entropyFraction);
+  }
+  // Both sides in float64 over the same inputs: only summation order differs.
+  assertClose(mass, fx.expected.sinkMass, 1e-12, 'sink mass');
+  assertClose(ent, fx.expected.entropyFraction, 1e-12, 'entropy fraction');
+  const xin = Float64Array.from(fx.x_in as number[]);
+  const xout = Float64Array.from(fx.x_out as number[]);
+  assertClose(position0NormRatios(xin, B, T, C), fx.expected.normRatio, 1e-12, 'norm ratio');
+  const bi: number[] = [];
+  const ang: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const s = blockChangeSums(xin.subarray(b * T * C, (b + 1) * T * C), xout.subarray(b * T * C, (b + 1) * T * C), 1, T, C);
+    bi.push(s.blockInfluence);
+    ang.push(s.angularDistance);
+  }
+  assertClose(bi, fx.expected.blockInfluence, 1e-12, 'block influence');
+  assertClose(ang, fx.expected.angularDistance, 1e-12, 'angular distance');
 });
