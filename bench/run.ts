@@ -227,6 +227,15 @@ async function main(): Promise<void> {
       rank.push({ path: p.name, ...o });
     }
     if (!rankPaths.length) rank = [];
+    // The sink diagnostics beside the rank protocol on the lab reference's shape (issue: at most +50%).
+    const sd = child('sink-diagnostics.ts', []);
+    if (sd.out) {
+      const o = sd.out as Record<string, number>;
+      console.log(`\nsink diagnostics (12 layers x 128, N=100, T=100): rank protocol ${(o.rankMs / 1000).toFixed(1)} s; ` +
+        `sink diagnostics +${(o.sinkMs / 1000).toFixed(1)} s (${(100 * o.sinkOverRank).toFixed(0)}%); ` +
+        `layer-skip losses on ${o.causalWindows} windows +${(o.causalMs / 1000).toFixed(1)} s (${(100 * o.causalOverRank).toFixed(0)}%)`);
+      rank.push({ path: 'sink diagnostics', ...o });
+    } else console.log(`  sink diagnostics: failed: ${sd.error}`);
   }
 
   const outFile = arg('out', path.join(ROOT, 'results', 'bench', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));

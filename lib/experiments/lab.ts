@@ -41,6 +41,10 @@ export interface LabSetup {
   /** Rank protocol: N windows of T tokens from the validation split (paper: 100 x 100). */
   rankN: number;
   rankT: number;
+  /** The reference's emergence probe: rank and sink profile on probeN x probeT val windows every probeInterval steps. */
+  probeInterval: number;
+  probeN: number;
+  probeT: number;
   seed: number;
 }
 
@@ -48,17 +52,17 @@ export const LAB_SETUPS: Record<Scale, LabSetup> = {
   tiny: {
     scale: 'tiny', dataset: 'owt-mini', reference: 'tiny-8L', blockSize: 32, batchSize: 4, gradAccumSteps: 1,
     referenceSteps: 60, targetSteps: 20, lr: 3e-3, minLr: 3e-4, warmupIters: 5, evalInterval: 20, evalBatches: 2,
-    rankN: 8, rankT: 32, seed: 1337,
+    rankN: 8, rankT: 32, probeInterval: 20, probeN: 4, probeT: 32, seed: 1337,
   },
   lab: {
     scale: 'lab', dataset: 'owt-mini', reference: 'lab-12L', blockSize: 128, batchSize: 8, gradAccumSteps: 1,
     referenceSteps: 600, targetSteps: 200, lr: 1e-3, minLr: 1e-4, warmupIters: 50, evalInterval: 100, evalBatches: 8,
-    rankN: 100, rankT: 100, seed: 1337,
+    rankN: 100, rankT: 100, probeInterval: 50, probeN: 16, probeT: 64, seed: 1337,
   },
   paper: {
     scale: 'paper', dataset: 'openwebtext', reference: 'paper-medium-24L', blockSize: 1024, batchSize: 12,
     gradAccumSteps: 32, referenceSteps: 100_000, targetSteps: 100_000, lr: 3e-4, minLr: 1e-5, warmupIters: 2000,
-    evalInterval: 1000, evalBatches: 200, rankN: 100, rankT: 100, seed: 1337,
+    evalInterval: 1000, evalBatches: 200, rankN: 100, rankT: 100, probeInterval: 2000, probeN: 32, probeT: 100, seed: 1337,
   },
 };
 
@@ -104,7 +108,7 @@ export interface TrainedModel {
  */
 export async function trainLabModel(
   s: LabSetup, data: LabData, name: string, params: Params, config: Readonly<GPTConfig>, steps: number,
-  opts: { distill?: DistillOptions } = {},
+  opts: { distill?: DistillOptions; probe?: boolean } = {},
 ): Promise<TrainedModel> {
   const dir = runDir(s, name);
   const release = await lockRun(dir);
@@ -118,6 +122,7 @@ export async function trainLabModel(
     schedule: { lr: s.lr, minLr: s.minLr, warmupIters: Math.min(s.warmupIters, Math.max(0, steps - 1)), decayIters: steps },
     eval: { interval: s.evalInterval, fixedBatches: s.evalBatches, randomIters: 0 },
     outDir: dir, resume: 'auto', checkpointInterval: s.evalInterval, keepCheckpoints: 1, distill: opts.distill,
+    probe: opts.probe ? { interval: s.probeInterval, N: s.probeN, T: Math.min(s.probeT, config.blockSize) } : undefined,
   });
   } finally {
     release();
@@ -178,7 +183,7 @@ async function lockRun(dir: string): Promise<() => void> {
 export async function ensureReference(s: LabSetup, data: LabData): Promise<TrainedModel> {
   const config = referenceConfig(s);
   const params = initParams(config, { seed: s.seed });
-  return trainLabModel(s, data, 'reference', params, config, s.referenceSteps);
+  return trainLabModel(s, data, 'reference', params, config, s.referenceSteps, { probe: true });
 }
 
 /** True when a finished reference checkpoint exists (notebooks say whether they train or reuse it). */

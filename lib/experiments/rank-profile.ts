@@ -9,6 +9,7 @@ import { RandomWindowSampler } from '../data/sampler';
 import { measureAttentionRanks, MeasureResult, MeasureProgress } from '../metrics/measure';
 import { gptPatternSource } from '../metrics/gpt-patterns';
 import { aggregate, LayerRow } from '../metrics/attention-rank';
+import { SinkAccumulator, SinkResult, finishSinkDiagnostics, sinkPatternSource } from '../metrics/sink-measure';
 
 /** MaxRank(l) read off the repo's rank PNGs (reference/paper.md §1.4, about ±0.02; the plots start at layer 3). */
 export const PAPER_MAXRANK = {
@@ -48,6 +49,25 @@ export async function measureRankProfile(
     N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(10, o.N),
     contextLength: cfg.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,
   });
+}
+
+/**
+ * The rank profile and the sink diagnostics of one model on the same windows, from one forward per batch (the
+ * sink diagnostics read the residuals and values of the forward that captures the patterns), plus the layer-skip
+ * losses on the first `causalWindows` windows (default 20; 0 = off).
+ */
+export async function measureRankAndSinks(
+  params: Params, cfg: GPTConfig, val: TokenSource,
+  o: { N: number; T: number; seed: number; model: string; data: string; causalWindows?: number; onProgress?: (p: MeasureProgress) => void },
+): Promise<{ rank: MeasureResult; sinks: SinkResult }> {
+  const windows = rankWindows(val, o.N, o.T, o.seed);
+  const acc = new SinkAccumulator(cfg);
+  const rank = await measureAttentionRanks(sinkPatternSource(params, cfg, acc), windows, {
+    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(10, o.N),
+    contextLength: cfg.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,
+  });
+  const sinks = await finishSinkDiagnostics(params, cfg, acc, windows, { causalWindows: o.causalWindows ?? Math.min(o.N, 20) });
+  return { rank, sinks };
 }
 
 /** MaxRank rows for each measured tau (paper Fig. 10), from the one set of SVDs. */

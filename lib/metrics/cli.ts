@@ -9,8 +9,8 @@ import { parseArgs } from '../cli/args';
 import { describeDataset, ensureDataset, openDataset } from '../data/dataset';
 import { loadModelPath, tensorsToParams } from '../model/hf';
 import { disposeParams } from '../model/params';
-import { measureRankProfile, rankVerdict, rankWindows, tauSeries } from '../experiments/rank-profile';
-import { measureSinkDiagnostics, SinkResult } from './sink-measure';
+import { measureRankAndSinks, rankVerdict, tauSeries } from '../experiments/rank-profile';
+import { SinkResult, sinkVerdict } from './sink-measure';
 import { sinkProfileFigure, layerSkipFigure } from '../viz/sink-figures';
 import { profileRunDir, isRunDir } from './cli-emergence';
 import { WindowMode } from '../data/windows';
@@ -88,14 +88,12 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
     const aligned = windowMode ?? (info.meta?.windows ? 'bos' : 'any');
     log(`rank: ${modelName} (${cfg.nLayer} layers x ${cfg.nHead} heads, width ${cfg.nEmbd}) on ${backend.name}; ` +
       `${N} windows of ${T} tokens from ${info.name} val (${info.tokens.val.toLocaleString()} tokens, windows ${aligned}), seed ${seed}`);
-    const windows = rankWindows(val, N, T, seed);
-    const res = await measureRankProfile(params, cfg, val, {
-      N, T, seed, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(), windows,
+    const { rank: res, sinks } = await measureRankAndSinks(params, cfg, val, {
+      N, T, seed, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(), causalWindows,
     });
-    const sinks = await measureSinkDiagnostics(params, cfg, windows, { causalWindows });
     const t = res.timings;
-    log(`${t.matrices} attention matrices: forward ${(t.forwardMs / 1000).toFixed(1)} s, SVD ${(t.svdMs / 1000).toFixed(1)} s; ` +
-      `sink diagnostics ${(sinks.timings.forwardMs / 1000).toFixed(1)} s, layer skips on ${causalWindows} windows ${(sinks.timings.causalMs / 1000).toFixed(1)} s`);
+    log(`${t.matrices} attention matrices: forward with patterns, residuals and values ${(t.forwardMs / 1000).toFixed(1)} s, SVD ${(t.svdMs / 1000).toFixed(1)} s; ` +
+      `layer skips on ${causalWindows} windows ${(sinks.timings.causalMs / 1000).toFixed(1)} s`);
     for (const line of layerReport(res, sinks)) log(line);
     for (const line of rankVerdict(res, cfg.nLayer)) log(`- ${line}`);
     for (const line of sinkVerdict(sinks)) log(`- ${line}`);
@@ -130,28 +128,6 @@ export function layerReport(res: MeasureResult, sinks?: SinkResult): string[] {
 
 function fmtDelta(v: number): string {
   return Number.isNaN(v) ? '-' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
-}
-
-/** What the sink diagnostics say, in words computed from the numbers. */
-export function sinkVerdict(s: SinkResult): string[] {
-  const sinkLayers = s.layers.filter((l) => l.sinkRate >= 0.5).map((l) => l.layer + 1);
-  const out = [
-    sinkLayers.length
-      ? `Sink layers (at least half the heads put > ${s.meta.threshold} of their attention on position 0): ${sinkLayers.join(', ')}.`
-      : `No layer has a majority of sink heads (attention on position 0 > ${s.meta.threshold}); uniform causal attention over ${s.meta.T} tokens puts ${uniformMass(s.meta.T, s.meta.firstRow).toFixed(3)} there.`,
-  ];
-  const causal = s.layers.filter((l) => !Number.isNaN(l.blockSkipDeltaLoss));
-  if (causal.length) {
-    const cheap = [...causal].sort((a, b) => a.blockSkipDeltaLoss - b.blockSkipDeltaLoss).slice(0, Math.max(1, Math.floor(causal.length / 4)));
-    out.push(`Cheapest blocks to skip (loss increase): ${cheap.map((l) => `${l.layer + 1} (${fmtDelta(l.blockSkipDeltaLoss)})`).join(', ')}.`);
-  }
-  return out;
-}
-
-function uniformMass(T: number, first: number): number {
-  let m = 0;
-  for (let i = first; i < T; i++) m += 1 / (i + 1);
-  return m / (T - first);
 }
 
 function saveSinkOutputs(outDir: string, s: SinkResult, res: MeasureResult): string[] {

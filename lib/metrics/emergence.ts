@@ -10,8 +10,7 @@ import { Params } from '../model/params';
 import { TokenSource } from '../data/source';
 import { RandomWindowSampler } from '../data/sampler';
 import { measureAttentionRanks } from './measure';
-import { gptPatternSource } from './gpt-patterns';
-import { measureSinkDiagnostics } from './sink-measure';
+import { SinkAccumulator, finishSinkDiagnostics, sinkPatternSource } from './sink-measure';
 
 export interface ProbeOptions {
   /** Probe every `interval` steps (and at step 0 and the last step). */
@@ -61,10 +60,12 @@ export async function probeModel(params: Params, cfg: GPTConfig, windows: Int32A
   const t0 = performance.now();
   const N = windows.length;
   const T = windows[0].length;
-  const rank = await measureAttentionRanks(gptPatternSource(params, cfg), windows, {
+  // One forward per batch feeds both the rank protocol (patterns) and the sink diagnostics (patterns, residuals, values).
+  const acc = new SinkAccumulator(cfg);
+  const rank = await measureAttentionRanks(sinkPatternSource(params, cfg, acc), windows, {
     N, T, batchSize: Math.min(10, N), meanMatrix: false, contextLength: cfg.blockSize,
   });
-  const sinks = await measureSinkDiagnostics(params, cfg, windows, { batchSize: Math.min(10, N), causalWindows: 0 });
+  const sinks = await finishSinkDiagnostics(params, cfg, acc, windows, { batchSize: Math.min(10, N), causalWindows: 0 });
   const H = cfg.nHead;
   const heads: EmergenceHeadRow[] = rank.aggregated.heads.map((h) => {
     const s = sinks.heads[h.layer * H + h.head];

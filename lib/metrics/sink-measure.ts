@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { GPTConfig } from '../model/config';
 import { Params } from '../model/params';
-import { actName, runWithCache, runWithHooks } from '../model/hooks';
+import { ActivationCache, actName, runWithCache, runWithHooks } from '../model/hooks';
+import type { PatternFn } from './measure';
 import { HookList } from '../model/hookpoints';
 import { SINK_THRESHOLD, blockChangeSums, headSinkStats, position0NormRatios, sinkFirstRow, sinkRate } from './sinks';
 
@@ -62,7 +63,126 @@ function layerNames(l: number): string[] {
   return [actName('pattern', l), actName('resid_pre', l), actName('resid_post', l), actName('v', l)];
 }
 
-/** Diagnostics on `windows` (each exactly T tokens, BOS-aligned or not as the caller drew them). */
+/**
+ * Sums of the per-head and per-layer diagnostics over batches of windows. Fed either by its own forward
+ * (measureSinkDiagnostics) or by the rank protocol's forward (sinkPatternSource), so the two share one pass.
+ */
+export class SinkAccumulator {
+  readonly L: number;
+  readonly H: number;
+  readonly C: number;
+  private readonly mass: Float64Array;
+  private readonly ent: Float64Array;
+  private readonly resid: Float64Array;
+  private readonly value: Float64Array;
+  private readonly bi: Float64Array;
+  private readonly ang: Float64Array;
+  windows = 0;
+  T = 0;
+  forwardMs = 0;
+
+  constructor(cfg: GPTConfig) {
+    this.L = cfg.nLayer;
+    this.H = cfg.nHead;
+    this.C = cfg.nEmbd;
+    this.mass = new Float64Array(this.L * this.H);
+    this.ent = new Float64Array(this.L * this.H);
+    this.resid = new Float64Array(this.L);
+    this.value = new Float64Array(this.L);
+    this.bi = new Float64Array(this.L);
+    this.ang = new Float64Array(this.L);
+  }
+
+  /** Adds B windows of T tokens from one forward's cache (every layer's pattern, resid_pre, resid_post and v). */
+  async addBatch(cache: ActivationCache, B: number, T: number): Promise<void> {
+    if (this.T && T !== this.T) throw new Error(`SinkAccumulator: windows of ${T} tokens after windows of ${this.T}`);
+    this.T = T;
+    const { H, C } = this;
+    for (let l = 0; l < this.L; l++) {
+      const pat = (await cache.get(actName('pattern', l)).data()) as Float32Array; // (B, nh, T, T)
+      const pre = (await cache.get(actName('resid_pre', l)).data()) as Float32Array; // (B, T, C)
+      const post = (await cache.get(actName('resid_post', l)).data()) as Float32Array; // (B, T, C)
+      const v = (await cache.get(actName('v', l)).data()) as Float32Array; // (B, T, nh, hs) = (B, T, C)
+      checkFinite(pat, `attention pattern of layer ${l}`);
+      checkFinite(post, `residual stream after layer ${l}`);
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < H; h++) {
+          const s = headSinkStats(pat, (b * H + h) * T * T, T);
+          this.mass[l * H + h] += s.sinkMass;
+          this.ent[l * H + h] += s.entropyFraction;
+        }
+      }
+      for (const r of position0NormRatios(post, B, T, C)) this.resid[l] += r;
+      for (const r of position0NormRatios(v, B, T, C)) this.value[l] += r;
+      const ch = blockChangeSums(pre, post, B, T, C);
+      this.bi[l] += ch.blockInfluence;
+      this.ang[l] += ch.angularDistance;
+    }
+    this.windows += B;
+  }
+
+  /** The means over every window added; the causal columns are NaN until filled by addLayerSkips. */
+  finish(threshold = SINK_THRESHOLD): { heads: SinkHeadRow[]; layers: SinkLayerRow[] } {
+    const N = this.windows;
+    if (N === 0) throw new Error('SinkAccumulator: no windows were added');
+    const { H } = this;
+    const heads: SinkHeadRow[] = [];
+    const layers: SinkLayerRow[] = [];
+    for (let l = 0; l < this.L; l++) {
+      const lm = Array.from({ length: H }, (_, h) => this.mass[l * H + h] / N);
+      const le = Array.from({ length: H }, (_, h) => this.ent[l * H + h] / N);
+      for (let h = 0; h < H; h++) heads.push({ layer: l, head: h, sinkMass: lm[h], entropyFraction: le[h], sink: lm[h] > threshold });
+      layers.push({
+        layer: l,
+        sinkRate: sinkRate(lm, threshold),
+        meanSinkMass: mean(lm),
+        maxSinkMass: Math.max(...lm),
+        meanEntropyFraction: mean(le),
+        residRatio: this.resid[l] / N,
+        valueRatio: this.value[l] / N,
+        blockInfluence: this.bi[l] / N,
+        angularDistance: this.ang[l] / N,
+        attnSkipDeltaLoss: NaN,
+        blockSkipDeltaLoss: NaN,
+      });
+    }
+    return { heads, layers };
+  }
+}
+
+/**
+ * A rank-protocol pattern source that also feeds `acc`: one forward per batch captures the patterns the protocol
+ * needs and the residuals and values the sink diagnostics need. The returned patterns pass to the protocol.
+ */
+export function sinkPatternSource(params: Params, cfg: GPTConfig, acc: SinkAccumulator): PatternFn {
+  const names = Array.from({ length: cfg.nLayer }, (_, l) => layerNames(l)).flat();
+  return async (tokens: Int32Array, B: number, T: number) => {
+    if (T > cfg.blockSize) throw new Error(`T (${T}) exceeds the model's context length (block size ${cfg.blockSize})`);
+    const t0 = performance.now();
+    const idx = tf.tensor2d(tokens, [B, T], 'int32'); // (B, T)
+    let res: ReturnType<typeof runWithCache>;
+    try {
+      res = runWithCache(params, cfg, idx, { namesFilter: names, stopAtLayer: cfg.nLayer });
+    } finally {
+      idx.dispose();
+    }
+    res.resid?.dispose();
+    const patterns = Array.from({ length: cfg.nLayer }, (_, l) => res.cache.get(actName('pattern', l)) as tf.Tensor4D);
+    try {
+      await acc.addBatch(res.cache, B, T);
+    } catch (e) {
+      res.cache.dispose();
+      throw e;
+    }
+    // The patterns pass to the caller; the rest of the cache is disposed here.
+    const out = patterns.map((p) => tf.keep(p.clone()));
+    res.cache.dispose();
+    acc.forwardMs += performance.now() - t0;
+    return out;
+  };
+}
+
+/** Diagnostics on `windows` (each exactly T tokens, BOS-aligned or not as the caller drew them), in their own pass. */
 export async function measureSinkDiagnostics(params: Params, cfg: GPTConfig, windows: readonly Int32Array[], o: SinkOptions = {}): Promise<SinkResult> {
   const N = windows.length;
   if (N === 0) throw new Error('measureSinkDiagnostics: no windows');
@@ -71,102 +191,77 @@ export async function measureSinkDiagnostics(params: Params, cfg: GPTConfig, win
   if (T > cfg.blockSize) throw new Error(`T (${T}) exceeds the model's context length (${cfg.blockSize})`);
   for (let i = 0; i < N; i++) if (windows[i].length !== T) throw new Error(`window ${i} has ${windows[i].length} tokens, expected ${T}`);
   const bs = o.batchSize ?? 10;
-  const causalN = o.causalWindows ?? Math.min(N, 20);
-  const threshold = o.threshold ?? SINK_THRESHOLD;
   if (!Number.isInteger(bs) || bs < 1) throw new Error(`batchSize must be a positive integer, got ${bs}`);
-  if (!Number.isInteger(causalN) || causalN < 0 || causalN > N) throw new Error(`causalWindows must be an integer in [0, ${N}], got ${causalN}`);
-  const L = cfg.nLayer;
-  const H = cfg.nHead;
-  const C = cfg.nEmbd;
-  const mass = new Float64Array(L * H);
-  const ent = new Float64Array(L * H);
-  const resid = new Float64Array(L);
-  const value = new Float64Array(L);
-  const bi = new Float64Array(L);
-  const ang = new Float64Array(L);
-  const names = Array.from({ length: L }, (_, l) => layerNames(l)).flat();
-
-  const f0 = performance.now();
+  checkCausal(o.causalWindows ?? Math.min(N, 20), N);
+  const acc = new SinkAccumulator(cfg);
+  const source = sinkPatternSource(params, cfg, acc);
   for (let start = 0; start < N; start += bs) {
     const B = Math.min(bs, N - start);
     const tokens = new Int32Array(B * T);
     for (let b = 0; b < B; b++) tokens.set(windows[start + b], b * T);
-    const idx = tf.tensor2d(tokens, [B, T], 'int32');
-    let res: ReturnType<typeof runWithCache>;
-    try {
-      res = runWithCache(params, cfg, idx, { namesFilter: names, stopAtLayer: L });
-    } finally {
-      idx.dispose();
-    }
-    try {
-      res.resid?.dispose();
-      for (let l = 0; l < L; l++) {
-        const pat = (await res.cache.get(actName('pattern', l)).data()) as Float32Array; // (B, nh, T, T)
-        for (let b = 0; b < B; b++) {
-          for (let h = 0; h < H; h++) {
-            const s = headSinkStats(pat, (b * H + h) * T * T, T);
-            mass[l * H + h] += s.sinkMass;
-            ent[l * H + h] += s.entropyFraction;
-          }
-        }
-        const pre = (await res.cache.get(actName('resid_pre', l)).data()) as Float32Array; // (B, T, C)
-        const post = (await res.cache.get(actName('resid_post', l)).data()) as Float32Array; // (B, T, C)
-        const v = (await res.cache.get(actName('v', l)).data()) as Float32Array; // (B, T, nh, hs) = (B, T, C)
-        checkFinite(pat, `attention pattern of layer ${l}`);
-        checkFinite(post, `residual stream after layer ${l}`);
-        for (const r of position0NormRatios(post, B, T, C)) resid[l] += r;
-        for (const r of position0NormRatios(v, B, T, C)) value[l] += r;
-        const ch = blockChangeSums(pre, post, B, T, C);
-        bi[l] += ch.blockInfluence;
-        ang[l] += ch.angularDistance;
-      }
-    } finally {
-      res.cache.dispose();
-    }
+    for (const p of await source(tokens, B, T)) p.dispose();
   }
-  const forwardMs = performance.now() - f0;
+  return finishSinkDiagnostics(params, cfg, acc, windows, o);
+}
 
+function checkCausal(causalN: number, N: number): void {
+  if (!Number.isInteger(causalN) || causalN < 0 || causalN > N) throw new Error(`causalWindows must be an integer in [0, ${N}], got ${causalN}`);
+}
+
+/** Means from an accumulator fed with `windows`, plus the layer-skip losses on the first causalWindows of them. */
+export async function finishSinkDiagnostics(params: Params, cfg: GPTConfig, acc: SinkAccumulator, windows: readonly Int32Array[], o: SinkOptions = {}): Promise<SinkResult> {
+  const N = windows.length;
+  const T = windows[0].length;
+  const bs = o.batchSize ?? 10;
+  const causalN = o.causalWindows ?? Math.min(N, 20);
+  const threshold = o.threshold ?? SINK_THRESHOLD;
+  checkCausal(causalN, N);
+  if (acc.windows !== N) throw new Error(`the sink accumulator saw ${acc.windows} windows, expected ${N}`);
+  const { heads, layers } = acc.finish(threshold);
   const c0 = performance.now();
-  const attnSkip = new Float64Array(L).fill(NaN);
-  const blockSkip = new Float64Array(L).fill(NaN);
   let baseLoss = NaN;
   if (causalN > 0) {
     const sub = windows.slice(0, causalN);
     baseLoss = await windowLoss(params, cfg, sub, bs, () => []);
-    for (let l = 0; l < L; l++) {
-      attnSkip[l] = (await windowLoss(params, cfg, sub, bs, () => skipAttentionHooks(l))) - baseLoss;
-      blockSkip[l] = (await windowLoss(params, cfg, sub, bs, () => skipBlockHooks(l))) - baseLoss;
+    for (let l = 0; l < cfg.nLayer; l++) {
+      layers[l].attnSkipDeltaLoss = (await windowLoss(params, cfg, sub, bs, () => skipAttentionHooks(l))) - baseLoss;
+      layers[l].blockSkipDeltaLoss = (await windowLoss(params, cfg, sub, bs, () => skipBlockHooks(l))) - baseLoss;
     }
   }
   const causalMs = performance.now() - c0;
-
-  const heads: SinkHeadRow[] = [];
-  const layers: SinkLayerRow[] = [];
-  for (let l = 0; l < L; l++) {
-    const lm = Array.from({ length: H }, (_, h) => mass[l * H + h] / N);
-    const le = Array.from({ length: H }, (_, h) => ent[l * H + h] / N);
-    for (let h = 0; h < H; h++) heads.push({ layer: l, head: h, sinkMass: lm[h], entropyFraction: le[h], sink: lm[h] > threshold });
-    layers.push({
-      layer: l,
-      sinkRate: sinkRate(lm, threshold),
-      meanSinkMass: mean(lm),
-      maxSinkMass: Math.max(...lm),
-      meanEntropyFraction: mean(le),
-      residRatio: resid[l] / N,
-      valueRatio: value[l] / N,
-      blockInfluence: bi[l] / N,
-      angularDistance: ang[l] / N,
-      attnSkipDeltaLoss: attnSkip[l],
-      blockSkipDeltaLoss: blockSkip[l],
-    });
-  }
   return {
     heads,
     layers,
     baseLoss,
     meta: { N, T, firstRow: sinkFirstRow(T), threshold, causalWindows: causalN },
-    timings: { forwardMs, causalMs },
+    timings: { forwardMs: acc.forwardMs, causalMs },
   };
+}
+
+/** What the sink diagnostics say, in words computed from the numbers. */
+export function sinkVerdict(s: SinkResult): string[] {
+  const sinkLayers = s.layers.filter((l) => l.sinkRate >= 0.5).map((l) => l.layer + 1);
+  const out = [
+    sinkLayers.length
+      ? `Sink layers (at least half the heads put > ${s.meta.threshold} of their attention on position 0): ${sinkLayers.join(', ')}.`
+      : `No layer has a majority of sink heads (attention on position 0 > ${s.meta.threshold}); uniform causal attention over ${s.meta.T} tokens puts ${uniformMass(s.meta.T, s.meta.firstRow).toFixed(3)} there.`,
+  ];
+  const causal = s.layers.filter((l) => !Number.isNaN(l.blockSkipDeltaLoss));
+  if (causal.length) {
+    const cheap = [...causal].sort((a, b) => a.blockSkipDeltaLoss - b.blockSkipDeltaLoss).slice(0, Math.max(1, Math.floor(causal.length / 4)));
+    out.push(`Cheapest blocks to skip (loss increase): ${cheap.map((l) => `${l.layer + 1} (${signed(l.blockSkipDeltaLoss)})`).join(', ')}.`);
+  }
+  return out;
+}
+
+function uniformMass(T: number, first: number): number {
+  let m = 0;
+  for (let i = first; i < T; i++) m += 1 / (i + 1);
+  return m / (T - first);
+}
+
+function signed(v: number): string {
+  return `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 }
 
 function mean(v: number[]): number {
