@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EMBEDDED_DATASETS, isEmbeddedDataset, prepareEmbedded } from './corpora';
-import { SYNTHETIC_DATASETS, isSyntheticDataset, prepareSynthetic } from './synthetic';
+import { SYNTHETIC_DATASETS, SyntheticRecipe, isSyntheticDataset, prepareSynthetic } from './synthetic';
 import { defaultDataDir } from './dataset';
 import { PrepareResult, prepareFromDocuments, prepareFromTokenFiles, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from './prepare';
 import { findSplitFiles } from './source';
@@ -37,6 +37,8 @@ options
   --export llmc|npy|bin  also write the dataset as llm.c shards, .npy shards or nanoGPT .bin
   --out DIR              export folder (default <data dir>/<name>-<format>)
   --shard-tokens N       tokens per exported shard (default 100000000)
+  --vocab-size V --doc-tokens N --train-tokens N --triggers K --trigger-mass P --zipf S
+                         synthetic only: change the generator's parameters (recorded in meta.json; use --name)
   --force                rebuild even if data/<name>/meta.json matches
   --quiet                no progress bar
   -h, --help             this help
@@ -53,7 +55,12 @@ examples
 const FLAGS = new Set(['force', 'quiet', 'help']);
 const VALUED = new Set([
   'name', 'data-dir', 'eot', 'split', 'val-fraction', 'val-tokens', 'seed', 'min-int-score', 'text-field', 'limit', 'export', 'out', 'shard-tokens',
+  'vocab-size', 'doc-tokens', 'train-tokens', 'triggers', 'trigger-mass', 'zipf',
 ]);
+const SYNTH_KEYS: Array<[string, keyof SyntheticRecipe, boolean]> = [
+  ['vocab-size', 'vocabSize', true], ['doc-tokens', 'docTokens', true], ['train-tokens', 'trainTokens', true],
+  ['triggers', 'triggers', true], ['trigger-mass', 'triggerMass', false], ['zipf', 'zipf', false],
+];
 
 interface Parsed {
   source?: string;
@@ -116,6 +123,8 @@ interface CliOptions {
   out?: string;
   shardTokens?: number;
   force: boolean;
+  /** Synthetic generator parameters given on the command line. */
+  synthetic: Partial<SyntheticRecipe>;
   quiet: boolean;
 }
 
@@ -154,7 +163,14 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
       shardTokens: num(p, 'shard-tokens', true),
       force: p.force === true,
       quiet: p.quiet === true,
+      synthetic: {},
     };
+    for (const [flag, key, integer] of SYNTH_KEYS) {
+      const v = num(p, flag, integer);
+      if (v === undefined) continue;
+      if (!isSyntheticDataset(parsed.source)) throw new Error(`--${flag} applies only to the synthetic datasets (${Object.keys(SYNTHETIC_DATASETS).join(', ')})`);
+      (o.synthetic as Record<string, number>)[key] = v;
+    }
     if (o.split === 'head' && o.valTokens === undefined) throw new Error('--split head needs --val-tokens N');
     if (o.limit !== undefined && !isEmbeddedDataset(parsed.source)) throw new Error('--limit applies only to the embedded corpora');
     if (!isEmbeddedDataset(parsed.source) && !isSyntheticDataset(parsed.source) && !fs.existsSync(parsed.source)) {
@@ -187,9 +203,10 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
 async function runPrepare(source: string, o: CliOptions): Promise<PrepareResult> {
   if (isSyntheticDataset(source)) {
     if (o.eot || o.split || o.valTokens !== undefined || o.valFraction !== undefined || o.minIntScore !== undefined || o.limit !== undefined) {
-      throw new Error(`${source} is generated (BOS-prepended documents, its own val stream); only --seed, --name and --force apply`);
+      throw new Error(`${source} is generated (BOS-prepended documents, its own val stream); --eot, --split, --val-*, --min-int-score and --limit do not apply`);
     }
-    return prepareSynthetic(source, { dataDir: o.dataDir, outName: o.name, force: o.force, quiet: o.quiet, overrides: o.seed !== undefined ? { seed: o.seed } : undefined });
+    const overrides = { ...o.synthetic, ...(o.seed !== undefined ? { seed: o.seed } : {}) };
+    return prepareSynthetic(source, { dataDir: o.dataDir, outName: o.name, force: o.force, quiet: o.quiet, overrides });
   }
   if (isEmbeddedDataset(source)) {
     if (o.eot || o.split || o.valTokens !== undefined || o.minIntScore !== undefined) {

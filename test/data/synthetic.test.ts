@@ -12,6 +12,7 @@ import { RandomWindowSampler, SequentialLoader, validationBatches } from '../../
 import { MemoryTokenSource } from '../../lib/data/source';
 import { alignmentFor, withAlignment, windowStarts } from '../../lib/data/windows';
 import { EOT_TOKEN } from '../../lib/data/tokenizer';
+import { prepareCommand } from '../../lib/data/cli';
 
 let tmp: string;
 before(() => {
@@ -115,4 +116,19 @@ test("text data in window mode 'bos': windows start at the EOT document boundary
   for (let r = 0; r < 8; r++) assert.equal(b.x[r * 20], EOT_TOKEN);
   assert.equal(alignmentFor('any'), undefined);
   assert.throws(() => alignmentFor('first' as never), /'any' or 'bos'/);
+});
+
+test('prepare CLI: synthetic generator parameters are recorded; refused for text corpora', async () => {
+  const out: string[] = [];
+  const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
+  const code = await prepareCommand(['synth-backcopy', '--name', 'bc-sparse', '--trigger-mass', '0.05', '--train-tokens', '20000', '--doc-tokens', '65', '--data-dir', tmp, '--quiet'], io);
+  assert.equal(code, 0, out.join(''));
+  const meta = describeDataset(path.join(tmp, 'bc-sparse')).meta!;
+  assert.equal((meta.synthetic as { triggerMass: number }).triggerMass, 0.05);
+  assert.equal(meta.tokens.train, Math.floor(20000 / 65) * 65);
+  assert.equal(await prepareCommand(['owt-mini', '--trigger-mass', '0.05', '--data-dir', tmp], io), 2);
+  assert.match(out.join(''), /--trigger-mass applies only to the synthetic datasets/);
+  assert.equal(await prepareCommand(['synth-iid', '--eot', 'append', '--data-dir', tmp], io), 1);
+  assert.equal(await prepareCommand(['synth-iid', '--vocab-size', '1', '--data-dir', tmp, '--name', 'bad'], io), 1);
+  assert.match(out.join(''), /vocabSize must be an integer in \[2, 65535\]/);
 });
