@@ -161,9 +161,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { base, dataName, batchSize, blockSize, sampler } = optionsFromArgs(opts, saved);
   const report = await initBackend({ backend: opts.backend as string | undefined });
   const info = await ensureDataset(dataName, { quiet: !!opts.quiet });
-  // A synthetic dataset's ids are few: its vocabulary is the model's unless --vocab-size (or a resumed run) says otherwise.
-  if (info.meta?.synthetic && opts['vocab-size'] === undefined && !saved && !opts['init-from']) {
-    base.config = makeConfig({ ...base.config, vocabSize: info.meta.vocabSize });
+  // A synthetic dataset's ids are few: its vocabulary is the model's unless --vocab-size says otherwise (a resumed run
+  // keeps the vocabulary it was started with).
+  if (info.meta?.synthetic && opts['vocab-size'] === undefined && !opts['init-from']) {
+    base.config = makeConfig({ ...base.config, vocabSize: saved ? saved.model.vocabSize : info.meta.vocabSize });
   }
   const windows = (opts.windows as WindowMode | undefined) ?? (saved ? (saved.data.windows ? 'bos' : 'any') : undefined);
   const trainSrc = openDataset(info, 'train', 'auto', windows);
