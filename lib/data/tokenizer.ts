@@ -171,8 +171,9 @@ export function encodeDocuments(docs: Iterable<string>, eot: EotMode): Uint16Arr
 
 /**
  * Cuts `text` into pieces of about `target` UTF-16 units such that encoding the pieces separately gives exactly the
- * ids of encoding the whole. GPT-2's pre-tokenizer (R50K_TIKTOKEN_SPLIT, with `\s` = White_Space) has no look-behind, and no piece can hold a non-space followed by a space, so every position where a non-space
- * character is followed by whitespace ends a pre-token: matching after it depends only on the text after it.
+ * ids of encoding the whole. GPT-2's pre-tokenizer (R50K_TIKTOKEN_SPLIT, with `\s` = White_Space) has no
+ * look-behind, and no piece can hold a non-space followed by a space, so every position where a non-space character
+ * is followed by whitespace ends a pre-token: matching after it depends only on the text after it.
  */
 export function* splitAtPretokenBoundaries(text: string, target: number): Generator<string> {
   let start = 0;
