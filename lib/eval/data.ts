@@ -95,7 +95,7 @@ function missingMessage(task: TaskSpec, dataDir: string, split: string): string 
   const L = LAYOUTS[task.name];
   const d = task.dataset;
   return (
-    `${task.name}: no ${split} data found under ${dataDir}. Looked for:\n  ${expectedLocations(task, dataDir, split).join('\n  ')}\n` +
+    `${task.name}: no ${split === d.split ? '' : `${split} split `}data found under ${dataDir}. Looked for:\n  ${expectedLocations(task, dataDir, split).join('\n  ')}\n` +
     `Expected the Hugging Face schema of ${d.path}${d.name ? ` (config ${d.name})` : ''}, split ${split}${split === d.split ? ` (${d.size} rows)` : ''}, one JSON object per line:\n` +
     `  ${task.schema}\n` +
     `For example (Python, with the datasets package): ${L.export.replace(`['${d.split}']`, `['${split}']`)}.to_json('${path.join(dataDir, split === d.split ? `${task.name}.jsonl` : `${task.name}.${split}.jsonl`)}')`

@@ -114,7 +114,7 @@ test('the eval CLI command: HF checkpoint folder in, results.json, samples and c
   assert.equal(await main(['eval', ...args]), 0); // through the top-level CLI, second time: all from the cache
   const again = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as EvalResults;
   assert.deepEqual(again.results, r.results);
-  await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'piqa', '--data-dir', tmp], quiet), /piqa: no validation data found under/);
+  await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'piqa', '--data-dir', tmp], quiet), /piqa: no data found under/);
   await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'mmlu', '--data-dir', dataDir], quiet), /unknown task 'mmlu'/);
   assert.deepEqual(parseTaskList('table1,boolq,piqa'), ['arc_easy', 'piqa', 'sciq', 'hellaswag', 'lambada_openai', 'boolq']);
 });

@@ -213,7 +213,7 @@ test('malformed rows are reported with their line numbers and skipped, or refuse
 test('a missing task file: the error names the paths searched, the schema and how to export it', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eval-missing-'));
   await assert.rejects(loadTaskData(getTask('piqa'), { dataDir: dir }), (e: Error) => {
-    assert.match(e.message, /piqa: no validation data found under/);
+    assert.match(e.message, /piqa: no data found under/);
     assert.ok(e.message.includes(path.join(dir, 'piqa.jsonl')));
     assert.match(e.message, /baber\/piqa, split validation \(1838 rows\)/);
     assert.match(e.message, /"goal": str, "sol1": str, "sol2": str, "label": 0 \| 1/);
