@@ -117,6 +117,28 @@ test('the eval CLI command: HF checkpoint folder in, results.json, samples and c
   await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'piqa', '--data-dir', tmp], quiet), /piqa: no data found under/);
   await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'mmlu', '--data-dir', dataDir], quiet), /unknown task 'mmlu'/);
   assert.deepEqual(parseTaskList('table1,boolq,piqa'), ['arc_easy', 'piqa', 'sciq', 'hellaswag', 'lambada_openai', 'boolq']);
+  assert.deepEqual(parseTaskList('ai2_arc,lambada'), ['arc_easy', 'lambada_openai']); // the harness's tags, our members
+
+  // eval --num_fewshot 5 --harness 0.4 on a format-fixture task: the logged context of doc 0 is the harness sampler's
+  // (Random(1234).sample(train, 6) -> [7, 1, 0, 10, 9, 5], minus the doc, first 5; see test/eval/fewshot.test.ts).
+  const fx = { _fixture: 'FORMAT FIXTURE – not benchmark data' };
+  const train = Array.from({ length: 12 }, (_, i) => JSON.stringify({ ...fx, goal: `fixture train goal ${i}`, sol1: `sol a${i}`, sol2: `sol b${i}`, label: i % 2 }));
+  fs.writeFileSync(path.join(dataDir, 'piqa.train.jsonl'), train.join('\n') + '\n');
+  const fsOut = path.join(tmp, 'cli-fewshot');
+  logs.length = 0;
+  assert.equal(await evalCommand(['--model', modelDir, '--tasks', 'piqa', '--data-dir', dataDir, '--out', fsOut, '--no-cache', '--num_fewshot', '5', '--harness', '0.4'], (s) => logs.push(s)), 0);
+  const fsRes = JSON.parse(fs.readFileSync(path.join(fsOut, 'results.json'), 'utf8')) as EvalResults;
+  assert.equal(fsRes['n-shot'].piqa, 5);
+  assert.equal(fsRes.config.harness_version, '0.4');
+  const s0 = fs.readFileSync(sampleFile(fsOut, 'piqa') as string, 'utf8').split('\n').map((l) => (l ? JSON.parse(l) : null)).find((l) => l?.doc_id === 0);
+  const goal0 = (JSON.parse(fs.readFileSync(path.join(dataDir, 'piqa.jsonl'), 'utf8').split('\n')[0]) as { goal: string }).goal;
+  assert.equal(
+    s0.arguments.gen_args_0.arg_0,
+    'Question: fixture train goal 7\nAnswer: sol b7\n\nQuestion: fixture train goal 1\nAnswer: sol b1\n\n' +
+      'Question: fixture train goal 0\nAnswer: sol a0\n\nQuestion: fixture train goal 10\nAnswer: sol a10\n\n' +
+      `Question: fixture train goal 9\nAnswer: sol b9\n\nQuestion: ${goal0}\nAnswer:`,
+  );
+  assert.ok(logs.some((l) => /^\|piqa *\| *1\|none *\| *5\|acc /m.test(l)), 'make_table shows version 1 and n-shot 5');
 });
 
 test('paper numbers: Tables 1 and 7 as typed rows; comparison table and charts beside ours', () => {
