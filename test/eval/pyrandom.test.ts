@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PyRandom } from '../../lib/eval/pyrandom';
 import { DEFAULT_BOOTSTRAP_ITERS, bootstrapStderr, meanStderr, perplexityOf, resampledPerplexity } from '../../lib/eval/stats';
+import { pyFloatRepr, pyJsonDumps, pyStr } from '../../lib/eval/pyjson';
 
 interface Fixture {
   seeds: Array<{ seed: number; uint32: number[]; random: number[] }>;
@@ -14,6 +15,8 @@ interface Fixture {
   sample: Array<{ seed: number; n: number; k: number; first: number[]; second: number[] }>;
   choices: Array<{ seed: number; n: number; k: number; result: number[] }>;
   bootstrap: { lls: number[]; perplexity: number; stderr_iters_100000: number; stderr_iters_2500: number; mean_stderr_of_acc: number };
+  py_str: { floats: number[]; float_str: string[]; bools: string[] };
+  json: Array<{ doc_json: string; indent2: string; flat: string }>;
 }
 const fx = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'eval', 'pyrandom.json'), 'utf8')) as Fixture;
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -51,4 +54,16 @@ test('bootstrap stderr of perplexity equals the harness formula run in CPython (
   close(bootstrapStderr(b.lls, 100000, resampledPerplexity), b.stderr_iters_100000);
   close(meanStderr(range(57).map((i) => (i % 3 === 0 ? 1 : 0))), b.mean_stderr_of_acc);
   assert.throws(() => bootstrapStderr(b.lls, 0, resampledPerplexity), /positive integer/);
+});
+
+test("sample-log text equals CPython's: str(float), str(bool), json.dumps(doc, indent=2) and json.dumps(sample)", () => {
+  assert.deepEqual(fx.py_str.floats.map(pyFloatRepr), fx.py_str.float_str);
+  assert.deepEqual([pyStr(true), pyStr(false)], fx.py_str.bools);
+  for (const j of fx.json) {
+    const doc = JSON.parse(j.doc_json) as Record<string, unknown>;
+    assert.equal(pyJsonDumps(doc, 2), j.indent2);
+    assert.equal(pyJsonDumps(doc), j.flat);
+  }
+  assert.equal(pyFloatRepr(NaN), 'nan');
+  assert.equal(pyJsonDumps([-Infinity, NaN]), '[-Infinity, NaN]');
 });

@@ -11,6 +11,9 @@ Writes test/fixtures/eval/pyrandom.json (deterministic).
    with random.Random(i).choices(xs, k=len(xs)); the statistic (perplexity = exp(-mean)) of each resample; then the
    sample standard deviation (n - 1) of all replicates. Written here from that description; the harness is not
    imported. Also mean_stderr = sample_stddev / sqrt(n).
+3. What the harness's sample logs hold (lm_eval/evaluator.py, lm_eval/loggers/evaluation_tracker.py): str() of
+   floats and booleans, json.dumps(doc, indent=2, ensure_ascii=False) (hashed into doc_hash) and
+   json.dumps(sample, ensure_ascii=False) of nested lists, dicts, floats, ints and control characters.
 """
 import json
 import math
@@ -75,6 +78,16 @@ def main():
         "stderr_iters_2500": bootstrap(perplexity, lls, 2500),  # 2 chunks of 1000 (the 500 left over are dropped)
         "mean_stderr_of_acc": sample_stddev([float(i % 3 == 0) for i in range(57)]) / math.sqrt(57),
     }
+    floats = [0.0, -0.0, 1.0, -2.0, 0.1, -1.2345678901234567, 1e-05, 0.0001, 1.5e-07, 123456.789, 1e16, 9999999999999998.0,
+              1.2345e+20, -3.0000000000000004, 5e-324, 1.7976931348623157e308, 2.5, 100.0, 0.00012345]
+    out["py_str"] = {"floats": floats, "float_str": [str(x) for x in floats], "bools": [str(True), str(False)]}
+    # The docs travel as JSON text: the fixture file is written with sorted keys, which would reorder them.
+    docs = [
+        {"goal": "fixture \"goal\"\n\ttab \u00e9 \u4e2d \u2028 \x01 end", "sol1": "a", "label": 1, "n": None, "ok": True,
+         "nested": {"list": [1, 2.5, "x"], "empty": [], "obj": {}}},
+        {"query": "q", "choices": ["one", "two"], "gold": 0, "label": "0", "ppl": -12.75},
+    ]
+    out["json"] = [{"doc_json": json.dumps(d), "indent2": json.dumps(d, indent=2, ensure_ascii=False), "flat": json.dumps(d, ensure_ascii=False)} for d in docs]
     with open(OUT, "w") as f:
         json.dump(out, f, sort_keys=True)
         f.write("\n")
