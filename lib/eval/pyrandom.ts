@@ -66,24 +66,27 @@ export class PyRandom {
     mt[0] = 0x80000000;
   }
 
+  /** Regenerates the 624-word state (the first half of genrand_uint32). */
+  private twist(): void {
+    const mt = this.mt;
+    let kk = 0;
+    for (; kk < N - M; kk++) {
+      const y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7fffffff);
+      mt[kk] = mt[kk + M] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+    }
+    for (; kk < N - 1; kk++) {
+      const y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7fffffff);
+      mt[kk] = mt[kk + (M - N)] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+    }
+    const y = (mt[N - 1] & 0x80000000) | (mt[0] & 0x7fffffff);
+    mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+    this.mti = 0;
+  }
+
   /** genrand_uint32. */
   uint32(): number {
-    const mt = this.mt;
-    if (this.mti >= N) {
-      let kk = 0;
-      for (; kk < N - M; kk++) {
-        const y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7fffffff);
-        mt[kk] = mt[kk + M] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-      }
-      for (; kk < N - 1; kk++) {
-        const y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7fffffff);
-        mt[kk] = mt[kk + (M - N)] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-      }
-      const y = (mt[N - 1] & 0x80000000) | (mt[0] & 0x7fffffff);
-      mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-      this.mti = 0;
-    }
-    let y = mt[this.mti++];
+    if (this.mti >= N) this.twist();
+    let y = this.mt[this.mti++];
     y ^= y >>> 11;
     y ^= (y << 7) & 0x9d2c5680;
     y ^= (y << 15) & 0xefc60000;
@@ -148,9 +151,8 @@ export class PyRandom {
     return result;
   }
 
-  /** random.choices(population, k=k) without weights: population[floor(random() * n)], k times. */
-  choiceIndices(n: number, k: number): Uint32Array {
-    const out = new Uint32Array(k);
+  /** random.choices(population, k=k) without weights: population[floor(random() * n)], k times, into `out`. */
+  choiceIndices(n: number, k: number, out = new Uint32Array(k)): Uint32Array {
     for (let i = 0; i < k; i++) out[i] = Math.floor(this.random() * n);
     return out;
   }

@@ -51,10 +51,11 @@ export function bootstrapStderr(
   const chunk = Math.min(1000, iters);
   const chunks = Math.floor(iters / chunk);
   const reps = new Float64Array(chunks * chunk);
+  const idx = new Uint32Array(n); // reused: the statistic must not keep it
   let r = 0;
   for (let i = 0; i < chunks; i++) {
     const rnd = new PyRandom(i);
-    for (let c = 0; c < chunk; c++) reps[r++] = statistic(xs, rnd.choiceIndices(n, n));
+    for (let c = 0; c < chunk; c++) reps[r++] = statistic(xs, rnd.choiceIndices(n, n, idx));
   }
   return sampleStddev(reps);
 }
