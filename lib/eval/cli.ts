@@ -9,7 +9,7 @@ import { loadModelPath, tensorsToParams } from '../model/hf';
 import { disposeParams } from '../model/params';
 import { RequestCache, modelFingerprint } from './cache';
 import { ModelScorer } from './score';
-import { DEFAULT_HARNESS, TASK_NAMES, parseHarnessVersion } from './tasks';
+import { DEFAULT_HARNESS, EXTRA_TASK_NAMES, TASK_NAMES, parseHarnessVersion } from './tasks';
 import { evaluate } from './runner';
 import { DEFAULT_BOOTSTRAP_ITERS } from './stats';
 import { makeTable } from './table';
@@ -21,8 +21,8 @@ export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [optio
 
   --model PATH        Hugging Face GPT-2 folder (config.json + model.safetensors) or a nanoGPT .safetensors export
   --tasks LIST        comma-separated task names, or table1 (the five of Table 1), all (the eight of Table 7), or
-                      the harness's tags ai2_arc / lambada (only their members implemented here are run):
-                      ${TASK_NAMES.join(', ')}
+                      the harness's tags ai2_arc (arc_easy, arc_challenge) / lambada (lambada_openai,
+                      lambada_standard): ${[...TASK_NAMES, ...EXTRA_TASK_NAMES].join(', ')}
   --data-dir DIR      the task files (default $INHERITUNE_DATA/eval, else <repo>/data/eval); for each task it reads
                       <task>.jsonl | <task>.parquet | <task>/<split>.jsonl | <task>/<split>-*.parquet, or the raw
                       original (a missing task's error lists the paths and the schema)
@@ -52,18 +52,17 @@ const TASK_SETS: Record<string, string[]> = {
 };
 
 /**
- * The harness's task tags among our tasks (arc_easy.yaml: tag ai2_arc; lambada_openai.yaml: tag lambada). The
- * harness's tags also hold arc_challenge and lambada_standard, which this lab does not implement; a tag expands to
- * the members we have, and the run says which it left out.
+ * The harness's task tags (arc_easy.yaml / arc_challenge.yaml: tag ai2_arc; lambada_openai.yaml /
+ * lambada_standard.yaml: tag lambada). Tags only expand: the harness reports no aggregate row for them.
  */
-export const TASK_GROUPS: Record<string, { members: string[]; missing: string[] }> = {
-  ai2_arc: { members: ['arc_easy'], missing: ['arc_challenge'] },
-  lambada: { members: ['lambada_openai'], missing: ['lambada_standard'] },
+export const TASK_GROUPS: Record<string, string[]> = {
+  ai2_arc: ['arc_easy', 'arc_challenge'],
+  lambada: ['lambada_openai', 'lambada_standard'],
 };
 
 export function parseTaskList(s: string): string[] {
   const out: string[] = [];
-  for (const t of s.split(',').map((x) => x.trim()).filter(Boolean)) out.push(...(TASK_SETS[t] ?? TASK_GROUPS[t]?.members ?? [t]));
+  for (const t of s.split(',').map((x) => x.trim()).filter(Boolean)) out.push(...(TASK_SETS[t] ?? TASK_GROUPS[t] ?? [t]));
   return [...new Set(out)];
 }
 
@@ -88,10 +87,6 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
   const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
   const tasks = parseTaskList(String(o.tasks));
   const harness = o.harness === undefined ? DEFAULT_HARNESS : parseHarnessVersion(String(o.harness));
-  for (const t of String(o.tasks).split(',').map((x) => x.trim())) {
-    const g = TASK_GROUPS[t];
-    if (g) log(`  note: the harness's tag ${t} also holds ${g.missing.join(', ')}, not implemented here; running ${g.members.join(', ')}`);
-  }
   const paperRows = o.compare ? paperRowsMatching(String(o.compare)) : undefined;
   const dataDir = path.resolve(o['data-dir'] ? String(o['data-dir']) : path.join(defaultDataDir(), 'eval'));
   const name = path.basename(modelPath).replace(/\.safetensors$/, '');

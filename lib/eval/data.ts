@@ -58,6 +58,12 @@ interface Layout {
 
 const LAYOUTS: Record<TaskName, Layout> = {
   arc_easy: { dirs: ['arc_easy', 'ARC-Easy', 'ai2_arc/ARC-Easy'], raw: ['ARC-Easy-Test.jsonl'], rawTrain: ['ARC-Easy-Train.jsonl'], export: "load_dataset('allenai/ai2_arc', 'ARC-Easy')['test']" },
+  arc_challenge: {
+    dirs: ['arc_challenge', 'ARC-Challenge', 'ai2_arc/ARC-Challenge'], raw: ['ARC-Challenge-Test.jsonl'], rawTrain: ['ARC-Challenge-Train.jsonl'],
+    export: "load_dataset('allenai/ai2_arc', 'ARC-Challenge')['test']",
+  },
+  // The original release's plain-text lines are not mapped (how the Hub rows were cut from them is not pinned here).
+  lambada_standard: { dirs: ['lambada_standard', 'cimec_lambada'], raw: [], export: "load_dataset('cimec/lambada')['test']" },
   piqa: { dirs: ['piqa'], raw: ['valid.jsonl (+ valid-labels.lst)'], rawTrain: ['train.jsonl (+ train-labels.lst)'], export: "load_dataset('baber/piqa')['validation']" },
   sciq: { dirs: ['sciq', 'SciQ dataset-2 3'], raw: ['test.json'], rawTrain: ['train.json'], export: "load_dataset('allenai/sciq')['test']" },
   hellaswag: { dirs: ['hellaswag'], raw: ['hellaswag_val.jsonl'], rawTrain: ['hellaswag_train.jsonl'], export: "load_dataset('Rowan/hellaswag')['validation']" },

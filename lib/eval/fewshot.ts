@@ -3,6 +3,7 @@
 //     with rnd = random.Random(42) and the first `limit` kept; the same rnd then draws each doc's examples in that
 //     order: rnd.sample(training_docs, k) for tasks with a training split, otherwise rnd.sample(validation_docs,
 //     k + 1) without the doc itself, first k. Examples are joined by "\n\n" and followed by "\n\n".
+//     (lambada_standard: its validation split; lambada_openai: v0.3's script serves its test file as validation.)
 //   v0.4 (lm_eval/api/task.py ConfigurableTask.fewshot_context, lm_eval/api/samplers.py ContextSampler.sample at
 //     @4e7e0d4): docs in dataset order, the first `limit`; the task's sampler rnd = random.Random(fewshot_seed = 1234)
 //     draws rnd.sample(fewshot_docs, k), or k + 1 without the doc when the few-shot split equals the test split
@@ -34,13 +35,14 @@ function sameDoc(a: Row, b: Row): boolean {
 
 /**
  * Draws one doc's few-shot examples from `pool` (all rows of the few-shot split, in file order) with `rnd`, as the
- * version's sampler does. `poolIsEvalSplit`: the pool is the scored split (LAMBADA has no training split).
+ * version's sampler does.
  */
-export function drawFewshot(h: HarnessVersion, spec: TaskSpec, rnd: PyRandom, pool: Row[], doc: Row, k: number, poolIsEvalSplit: boolean): Row[] {
+export function drawFewshot(h: HarnessVersion, spec: TaskSpec, rnd: PyRandom, pool: Row[], doc: Row, k: number): Row[] {
   if (k === 0) return [];
-  // v0.3: training docs -> k; no training docs -> k + 1 without the doc. v0.4: k + 1 without the doc exactly when
-  // the few-shot split (unset) equals the task's test_split (unset for validation-scored tasks).
-  const removeDoc = h === '0.3' ? poolIsEvalSplit : spec.dataset.split !== 'test';
+  // v0.3: training docs -> k; no training docs (validation or the scored docs) -> k + 1 without the doc. v0.4: k + 1
+  // without the doc exactly when the few-shot split (unset) equals the task's test_split (unset when validation is
+  // scored).
+  const removeDoc = h === '0.3' ? spec.fewshotSplit !== 'train' : spec.dataset.split !== 'test';
   const n = removeDoc ? k + 1 : k;
   if (pool.length < n) throw new Error(`${spec.name}: ${k}-shot needs ${n} few-shot docs but the pool has ${pool.length}`);
   const drawn = rnd.sample(pool, n);

@@ -184,10 +184,9 @@ async function prepareTask(spec: TaskSpec, opts: EvalOptions, h: HarnessVersion,
   const docs = order.map((i) => byIndex.get(i)).filter((d): d is DocRecord => d !== undefined);
   let pool: Row[] = [];
   let fewshotFiles: string[] = [];
-  const poolIsEvalSplit = !spec.fewshotSplit;
   if (k > 0) {
     if (spec.outputType === 'loglikelihood_rolling') throw new Error(`${spec.name}: perplexity tasks are zero-shot only (the harness asserts num_fewshot == 0)`);
-    const fs0 = poolIsEvalSplit
+    const fs0 = !spec.fewshotSplit
       ? data
       : await loadTaskData(spec, { dataDir: opts.dataDir, file: opts.fewshotFiles?.[spec.name], split: spec.fewshotSplit });
     // The sampler draws positions in the whole split: a skipped row would shift every later draw.
@@ -201,7 +200,7 @@ async function prepareTask(spec: TaskSpec, opts: EvalOptions, h: HarnessVersion,
   for (const i of order) {
     const d = byIndex.get(i);
     // A malformed row still takes its draw, so the examples of the rows after it are the harness's.
-    const examples = drawFewshot(h, spec, rnd, pool, d?.doc ?? {}, k, poolIsEvalSplit);
+    const examples = drawFewshot(h, spec, rnd, pool, d?.doc ?? {}, k);
     if (!d) continue;
     const inst = spec.instance(d.doc, h);
     instances.push(k === 0 && !(h === '0.3' && spec.name === 'winogrande') ? inst : withFewshot(h, spec, inst, fewshotPrefix(h, spec, examples)));

@@ -5,9 +5,12 @@
 // example text (doc_to_text + target). Each task validates a row in the Hugging Face schema (or the raw original's,
 // mapped exactly to Hub field names) and says exactly what is wrong with a bad one (RowError).
 import { hellaswagQuery, hellaswagPreprocess, pyLstrip, pyStrip, pySplitWhitespaceCount, utf8Length, wikitextDetokenize } from './text';
+import { RowError, field, index, str, strList } from './fields';
 
 export const TASK_NAMES = ['arc_easy', 'piqa', 'sciq', 'hellaswag', 'lambada_openai', 'winogrande', 'boolq', 'wikitext'] as const;
-export type TaskName = (typeof TASK_NAMES)[number];
+/** The other members of the harness's ai2_arc and lambada tags (not in the paper's tables). */
+export const EXTRA_TASK_NAMES = ['arc_challenge', 'lambada_standard'] as const;
+export type TaskName = (typeof TASK_NAMES)[number] | (typeof EXTRA_TASK_NAMES)[number];
 
 /** Which lm-evaluation-harness the requests and metrics follow. */
 export type HarnessVersion = '0.3' | '0.4';
@@ -24,14 +27,13 @@ export function parseHarnessVersion(s: string): HarnessVersion {
 }
 
 export function isTaskName(s: string): s is TaskName {
-  return (TASK_NAMES as readonly string[]).includes(s);
+  return (TASK_NAMES as readonly string[]).includes(s) || (EXTRA_TASK_NAMES as readonly string[]).includes(s);
 }
 
 /** A row as read from a file. */
 export type Row = Record<string, unknown>;
 
-/** A row that cannot be scored: missing field, wrong type, answer out of range. */
-export class RowError extends Error {}
+export { RowError } from './fields';
 
 export type OutputType = 'multiple_choice' | 'loglikelihood' | 'loglikelihood_rolling';
 export type Aggregation = 'mean' | 'perplexity' | 'weighted_perplexity' | 'bits_per_byte';
@@ -63,7 +65,10 @@ export interface TaskSpec {
   metrics: MetricSpec[];
   /** v0.3's metric names where they differ (LAMBADA's perplexity is "ppl"). */
   metrics03?: MetricSpec[];
-  /** The split few-shot examples come from when it is not the scored split (the harness's training split). */
+  /**
+   * The split few-shot examples come from when it is not the scored split: the training split, or (no training
+   * split) the validation split. Unset: the scored split itself.
+   */
   fewshotSplit?: string;
   /** The Hub fields this task reads, for messages. */
   schema: string;
@@ -78,35 +83,6 @@ export interface TaskSpec {
 /** The metrics a task reports in harness version `h`. */
 export function taskMetrics(spec: TaskSpec, h: HarnessVersion): MetricSpec[] {
   return h === '0.3' && spec.metrics03 ? spec.metrics03 : spec.metrics;
-}
-
-// ---- field checks ----------------------------------------------------------------------------------------------
-
-function field(row: Row, key: string): unknown {
-  if (!(key in row) || row[key] === undefined || row[key] === null) throw new RowError(`missing field '${key}'`);
-  return row[key];
-}
-
-function str(row: Row, key: string): string {
-  const v = field(row, key);
-  if (typeof v !== 'string') throw new RowError(`field '${key}' must be a string, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function strList(v: unknown, key: string): string[] {
-  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) {
-    throw new RowError(`field '${key}' must be a non-empty list of strings, got ${JSON.stringify(v)}`);
-  }
-  return v as string[];
-}
-
-/** An answer index: an integer (or a string of digits, as int() accepts) in [0, n). */
-function index(v: unknown, n: number, key: string): number {
-  const k = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(k) || k < 0 || k >= n) {
-    throw new RowError(`'${key}' is ${JSON.stringify(typeof v === 'bigint' ? Number(v) : v)}; expected an integer in [0, ${n})`);
-  }
-  return k;
 }
 
 function mc(context: string, choices: string[], gold: number): Instance {
@@ -377,8 +353,26 @@ const wikitext: TaskSpec = {
   },
 };
 
+// ARC-Challenge: arc_challenge.yaml includes arc_easy.yaml with dataset_name ARC-Challenge (v0.3: ARCChallenge(ARCEasy)).
+const arcChallenge: TaskSpec = {
+  ...arcEasy,
+  name: 'arc_challenge',
+  dataset: { path: 'allenai/ai2_arc', name: 'ARC-Challenge', split: 'test', size: 1172 },
+};
+
+// The original LAMBADA (lambada_standard.yaml: cimec/lambada, test scored, validation for few-shot; v0.3
+// LambadaStandard, VERSION 0): lambada_openai's prompt and metrics.
+const lambadaStandard: TaskSpec = {
+  ...lambadaOpenai,
+  name: 'lambada_standard',
+  dataset: { path: 'cimec/lambada', name: null, split: 'test', size: 5153 },
+  fewshotSplit: 'validation',
+};
+
 export const TASKS: Record<TaskName, TaskSpec> = {
   arc_easy: arcEasy,
+  arc_challenge: arcChallenge,
+  lambada_standard: lambadaStandard,
   piqa,
   sciq,
   hellaswag,
@@ -390,6 +384,6 @@ export const TASKS: Record<TaskName, TaskSpec> = {
 
 /** The task named `name`, or an error listing the known ones. */
 export function getTask(name: string): TaskSpec {
-  if (!isTaskName(name)) throw new Error(`unknown task '${name}'; tasks: ${TASK_NAMES.join(', ')}`);
+  if (!isTaskName(name)) throw new Error(`unknown task '${name}'; tasks: ${[...TASK_NAMES, ...EXTRA_TASK_NAMES].join(', ')}`);
   return TASKS[name];
 }

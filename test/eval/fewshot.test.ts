@@ -14,6 +14,7 @@
 //   Random(42): shuffle(range(8))[:2] -> [3, 4]; sample(range(8), 6) twice -> [1, 5, 6, 4, 0, 2], [6, 0, 7, 5, 1, 4]
 //   Random(1234).sample(range(12), 3) x3            -> [7, 1, 0], [1, 9, 0], [10, 1, 11]
 //   Random(42): shuffle([0, 1, 2]) -> [1, 0, 2]; sample(range(12), 2) x3 -> [0, 4], [3, 11], [2, 1]
+//   Random(1234).sample(range(8), 2) -> [7, 0];  Random(42): shuffle([0]); sample(range(8), 3) -> [1, 0, 5]
 // The draws themselves are checked against CPython in pyrandom.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,6 +131,20 @@ test('winogrande 2-shot: examples are the gold partial sentence + " " + the rest
     order.flatMap((j, n) => [`C${j}`, `D${j}`].map((o) => [`${ex(draws[n][0])}${ex(draws[n][1])}Eval ${j} C told D that ${o}`, ' stayed.']));
   assert.deepEqual(await contexts('winogrande', '0.4', 2), want([0, 1, 2], [[7, 1], [1, 9], [10, 1]]));
   assert.deepEqual(await contexts('winogrande', '0.3', 2), want([1, 0, 2], [[0, 4], [3, 11], [2, 1]]));
+});
+
+test('lambada_standard 2-shot: examples from its validation split (v0.4: 2 drawn, test_split set; v0.3: 3 minus the doc)', async () => {
+  const d2 = path.join(dir, 'std');
+  fs.mkdirSync(d2, { recursive: true });
+  fs.writeFileSync(path.join(d2, 'lambada_standard.jsonl'), jl([{ text: 'fixture test passage ends with target', domain: null }]));
+  fs.writeFileSync(path.join(d2, 'lambada_standard.validation.jsonl'), jl(range(8).map((i) => ({ text: `fixture val passage ${i} ends with v${i}`, domain: null }))));
+  const run = async (h: HarnessVersion) => {
+    const scorer = new Recorder();
+    await evaluate({ scorer, tasks: ['lambada_standard'], dataDir: d2, harness: h, numFewshot: 2, log: () => {} });
+    return scorer.seen;
+  };
+  assert.deepEqual(await run('0.4'), [['fixture val passage 7 ends with  v7\n\nfixture val passage 0 ends with  v0\n\nfixture test passage ends with', ' target']]);
+  assert.deepEqual(await run('0.3'), [['fixture val passage 1 ends with v1\n\nfixture val passage 0 ends with v0\n\nfixture test passage ends with', ' target']]);
 });
 
 test('few-shot refusals: wikitext is zero-shot only; a missing training split names its files', async () => {

@@ -64,6 +64,10 @@ test('arc_easy: raw ARC-Easy-Test.jsonl and Hub rows; gold by label index (0.4) 
     { requests: [[c2, ' w'], [c2, ' x'], [c2, ' y'], [c2, ' z']], gold: 3 },
   ] as Array<Partial<Instance>>;
   for (const h of ['0.3', '0.4'] as const) await same('arc_easy', raw, hub, h, expected);
+  // arc_challenge (tag ai2_arc) includes arc_easy.yaml: the same requests from ARC-Challenge files.
+  const rawC = put('arcc/ARC-Challenge-Test.jsonl', fs.readFileSync(raw, 'utf8'));
+  for (const h of ['0.3', '0.4'] as const) await same('arc_challenge', rawC, hub, h, expected);
+  assert.equal(getTask('arc_challenge').dataset.name, 'ARC-Challenge');
   // v0.3 indexes A-E: a key it cannot map to a choice is refused, not scored as a wrong answer.
   assert.throws(() => getTask('arc_easy').instance({ question: 'q', choices: { text: ['a', 'b'], label: ['X', 'Y'] }, answerKey: 'Y' }, '0.3'), /v0.3 maps answerKey 'Y' to choice -1/);
 });

@@ -117,7 +117,7 @@ test('the eval CLI command: HF checkpoint folder in, results.json, samples and c
   await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'piqa', '--data-dir', tmp], quiet), /piqa: no data found under/);
   await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'mmlu', '--data-dir', dataDir], quiet), /unknown task 'mmlu'/);
   assert.deepEqual(parseTaskList('table1,boolq,piqa'), ['arc_easy', 'piqa', 'sciq', 'hellaswag', 'lambada_openai', 'boolq']);
-  assert.deepEqual(parseTaskList('ai2_arc,lambada'), ['arc_easy', 'lambada_openai']); // the harness's tags, our members
+  assert.deepEqual(parseTaskList('ai2_arc,lambada'), ['arc_easy', 'arc_challenge', 'lambada_openai', 'lambada_standard']); // the harness's tags
 
   // eval --num_fewshot 5 --harness 0.4 on a format-fixture task: the logged context of doc 0 is the harness sampler's
   // (Random(1234).sample(train, 6) -> [7, 1, 0, 10, 9, 5], minus the doc, first 5; see test/eval/fewshot.test.ts).
