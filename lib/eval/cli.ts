@@ -22,14 +22,16 @@ export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [optio
   --model PATH        Hugging Face GPT-2 folder (config.json + model.safetensors) or a nanoGPT .safetensors export
   --tasks LIST        comma-separated task names, or table1 (the five of Table 1), all (the eight of Table 7), or
                       the harness's tags ai2_arc (arc_easy, arc_challenge) / lambada (lambada_openai,
-                      lambada_standard): ${[...TASK_NAMES, ...EXTRA_TASK_NAMES].join(', ')}
+                      lambada_standard). Tasks: ${TASK_NAMES.join(', ')},
+                      ${EXTRA_TASK_NAMES.join(', ')}
   --data-dir DIR      the task files (default $INHERITUNE_DATA/eval, else <repo>/data/eval); for each task it reads
                       <task>.jsonl | <task>.parquet | <task>/<split>.jsonl | <task>/<split>-*.parquet, or the raw
                       original (a missing task's error lists the paths and the schema)
   --harness 0.3|0.4   which lm-evaluation-harness to reproduce (default ${DEFAULT_HARNESS}, the v0.3 API the paper's
                       eval wrapper calls): prompts, pair encoding, doc order, few-shot sampler, metric names
   --num_fewshot K     K labeled examples before each doc, drawn as the harness's sampler does (default 0); they
-                      come from <task>.train.jsonl | <task>/train.jsonl | ... (LAMBADA: its own test docs)
+                      come from <task>.train.jsonl | <task>/train.jsonl | ... (lambada_standard: validation;
+                      lambada_openai: its own test docs)
   --bootstrap_iters N resamples for bootstrapped stderrs (LAMBADA perplexity; default ${DEFAULT_BOOTSTRAP_ITERS} as the
                       harness; 0 = no stderrs, 0.4 only)
   --acc_bytes         also report acc_bytes (argmax of ll / UTF-8 bytes) for multiple-choice tasks (0.4 only)
@@ -37,7 +39,7 @@ export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [optio
                       first N after the harness's seeded shuffle
   --batch-size B      requests per forward pass (default 8)
   --max-length L      tokens of context kept, from the left (default: the model's block size, 1024 for GPT-2)
-  --out DIR           results.json, samples_<task>.jsonl and charts (default results/eval/<model name>)
+  --out DIR           results.json, samples_<task>_<date>.jsonl and charts (default results/eval/<model name>)
   --cache-dir DIR     request cache (default results/eval/cache); a re-run of the same weights costs nothing
   --no-cache          do not read or write the cache
   --strict            refuse a task that has malformed rows (default: skip and report them)
