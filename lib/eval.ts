@@ -1,7 +1,8 @@
-// Zero-shot downstream evaluation exactly as EleutherAI's lm-evaluation-harness does it (the paper's Tables 1 and 7):
-// the eight tasks' prompts and metrics, _encode_pair + batched log-likelihood scoring with our GPT, rolling-window
-// perplexity, local task files (HF JSONL / parquet / raw originals), a request cache, harness-format results and a
-// comparison with the paper. CLI: `npm run cli -- eval --help`. Notebook:
+// Downstream evaluation exactly as EleutherAI's lm-evaluation-harness does it (the paper's Tables 1 and 7), in its
+// v0.3 (default, the paper's) or v0.4 rules: the eight tasks' prompts and metrics, pair encoding + batched
+// log-likelihood scoring with our GPT, rolling-window perplexity, few-shot sampling, bootstrapped stderrs, local task
+// files (HF JSONL / parquet / raw originals), a request cache, harness-format results, sample logs and printed table,
+// and a comparison with the paper. CLI: `npm run cli -- eval --help`. Notebook:
 //   const scorer = new ModelScorer(params, cfg, { cache: new RequestCache(id, 'results/eval/cache') });
 //   const res = await evaluate({ scorer, tasks: ['arc_easy', 'piqa'], dataDir: 'data/eval' }); showEvalReport(res);
 export * from './eval/text';
@@ -14,4 +15,10 @@ export * from './eval/score';
 export * from './eval/runner';
 export * from './eval/paper';
 export * from './eval/report';
-export { evalCommand, EVAL_HELP, parseTaskList } from './eval/cli';
+export * from './eval/fewshot';
+export * from './eval/pyrandom';
+export * from './eval/pyjson';
+export * from './eval/samplelog';
+export * from './eval/table';
+export { DEFAULT_BOOTSTRAP_ITERS, bootstrapStderr, perplexityOf, resampledPerplexity } from './eval/stats';
+export { evalCommand, EVAL_HELP, parseTaskList, TASK_GROUPS } from './eval/cli';

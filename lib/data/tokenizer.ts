@@ -3,15 +3,47 @@
 // The BPE itself comes from gpt-tokenizer (pure JS, memoised merges); this file fixes the options and adds a bulk
 // path that writes documents straight into a growing Uint16Array (no number[] of the whole corpus).
 
-// gpt-tokenizer's .d.ts files use syntax newer than our TypeScript parses, so the module is required untyped with the
-// function we use declared here; it is loaded on first use (parsing the 50k ranks takes a moment).
+// The BPE merges come from gpt-tokenizer, but not its pre-tokenizer: its r50k pattern uses JavaScript's `\s`, which
+// counts U+FEFF (BOM) as whitespace and not U+0085 (NEL). tiktoken runs the same pattern in Rust's regex, whose `\s`
+// is Unicode's White_Space property (U+0085 in, U+FEFF out). So the encoder is rebuilt from gpt-tokenizer's rank
+// table with the pattern below, where `\s` is spelled out as White_Space. gpt-tokenizer's .d.ts files use syntax
+// newer than our TypeScript parses, so its modules are required untyped; they load on first use (parsing the 50k
+// ranks takes a moment).
+
+/**
+ * Unicode's White_Space property (PropList.txt; unchanged since Unicode 6.3), the set Rust regex's `\s` matches:
+ * U+0009..U+000D, U+0020, U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+ */
+export const WHITE_SPACE_CLASS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+
+/**
+ * tiktoken's GPT-2 pre-tokenizer (tiktoken_ext/openai_public.py, gpt2 / r50k_base: the original GPT-2 pattern
+ * 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+) with `\s` = White_Space.
+ */
+export const R50K_TIKTOKEN_SPLIT = new RegExp(
+  `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${WHITE_SPACE_CLASS}\\p{L}\\p{N}]+|[${WHITE_SPACE_CLASS}]+(?![^${WHITE_SPACE_CLASS}])|[${WHITE_SPACE_CLASS}]+`,
+  'gu',
+);
+
 interface R50kApi {
   encode(text: string, opts?: { disallowedSpecial?: Set<string> }): number[];
 }
 let r50kApi: R50kApi | null = null;
 function r50k(): R50kApi {
-  if (!r50kApi) r50kApi = require('gpt-tokenizer/cjs/encoding/r50k_base') as R50kApi;
+  if (!r50kApi) {
+    const { GptEncoding } = require('gpt-tokenizer/cjs/GptEncoding') as { GptEncoding: new (p: Record<string, unknown>) => R50kApi };
+    r50kApi = new GptEncoding({
+      bytePairRankDecoder: r50kRanks(),
+      specialTokensEncoder: new Map([['<|endoftext|>', EOT_TOKEN]]),
+      expectedVocabularySize: GPT2_VOCAB_SIZE,
+      tokenSplitRegex: R50K_TIKTOKEN_SPLIT,
+    });
+  }
   return r50kApi;
+}
+
+function r50kRanks(): Array<string | number[]> {
+  return (require('gpt-tokenizer/cjs/bpeRanks/r50k_base') as { default: Array<string | number[]> }).default;
 }
 
 /** <|endoftext|>: the document separator (appended by nanoGPT's OWT prep, prepended by the FineWeb preps). */
@@ -21,7 +53,7 @@ export const GPT2_VOCAB_SIZE = 50257;
 
 export const tokenizerInfo = {
   name: 'gpt2',
-  implementation: 'gpt-tokenizer/encoding/r50k_base (encode_ordinary semantics)',
+  implementation: 'gpt-tokenizer 4.0.0 r50k_base ranks, tiktoken pre-tokenizer (Rust \\s = White_Space), encode_ordinary semantics',
   version: '4.0.0',
   vocabSize: GPT2_VOCAB_SIZE,
   eotToken: EOT_TOKEN,
@@ -43,7 +75,7 @@ export function encodeOrdinary(text: string): number[] {
 let byteTable: Uint8Array[] | null = null;
 function tokenBytesTable(): Uint8Array[] {
   if (byteTable) return byteTable;
-  const ranks = (require('gpt-tokenizer/cjs/bpeRanks/r50k_base') as { default: Array<string | number[]> }).default;
+  const ranks = r50kRanks();
   const utf8 = new TextEncoder();
   const table = ranks.map((v) => (typeof v === 'string' ? utf8.encode(v) : Uint8Array.from(v)));
   table[EOT_TOKEN] = utf8.encode('<|endoftext|>');
@@ -72,7 +104,9 @@ export function decodeBytes(ids: ArrayLike<number>): Uint8Array {
   return out;
 }
 
-const UTF8_DECODER = new TextDecoder('utf-8');
+// ignoreBOM: a leading U+FEFF is text, kept as tiktoken's decode (bytes.decode("utf-8", errors="replace")) keeps it;
+// TextDecoder's default would drop it.
+const UTF8_DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Text of `ids`; invalid UTF-8 (e.g. a multi-byte character cut between tokens) becomes U+FFFD, as in tiktoken. */
 export function decode(ids: ArrayLike<number>): string {
@@ -137,9 +171,9 @@ export function encodeDocuments(docs: Iterable<string>, eot: EotMode): Uint16Arr
 
 /**
  * Cuts `text` into pieces of about `target` UTF-16 units such that encoding the pieces separately gives exactly the
- * ids of encoding the whole. GPT-2's pre-tokenizer regex ('s|'t|...| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)
- * has no look-behind, and no piece can hold a non-space followed by a space, so every position where a non-space
- * character is followed by whitespace ends a pre-token: matching after it depends only on the text after it.
+ * ids of encoding the whole. GPT-2's pre-tokenizer (R50K_TIKTOKEN_SPLIT, with `\s` = White_Space) has no
+ * look-behind, and no piece can hold a non-space followed by a space, so every position where a non-space character
+ * is followed by whitespace ends a pre-token: matching after it depends only on the text after it.
  */
 export function* splitAtPretokenBoundaries(text: string, target: number): Generator<string> {
   let start = 0;
@@ -158,10 +192,10 @@ export function* splitAtPretokenBoundaries(text: string, target: number): Genera
   if (start < text.length) yield start === 0 ? text : text.slice(start);
 }
 
-// Exactly the \s of the JS regex gpt-tokenizer splits with (ASCII whitespace, Unicode Zs, line/paragraph
-// separators, BOM), so a cut is placed only where that regex itself must end a pre-token.
-const UNICODE_SPACE = /\s/u;
+// Exactly the `\s` of the pre-tokenizer (White_Space), so a cut is placed only where the pattern itself must end a
+// pre-token.
+const WHITE_SPACE = new RegExp(`[${WHITE_SPACE_CLASS}]`);
 function isSpace(c: number): boolean {
   if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-  return UNICODE_SPACE.test(String.fromCharCode(c));
+  return WHITE_SPACE.test(String.fromCharCode(c));
 }

@@ -1,5 +1,6 @@
-// `eval --model <checkpoint> --tasks ... --data-dir ...`: zero-shot evaluation as lm-evaluation-harness does it,
-// results in its JSON layout, per-sample logs, a request cache, and a comparison with the paper's Tables 1 and 7.
+// `eval --model <checkpoint> --tasks ... --data-dir ...`: evaluation as lm-evaluation-harness does it (v0.3 or v0.4),
+// results in its JSON layout, its printed table, per-sample logs, a request cache, and a comparison with the paper's
+// Tables 1 and 7.
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { parseArgs } from '../cli/args';
@@ -8,8 +9,10 @@ import { loadModelPath, tensorsToParams } from '../model/hf';
 import { disposeParams } from '../model/params';
 import { RequestCache, modelFingerprint } from './cache';
 import { ModelScorer } from './score';
-import { TASK_NAMES } from './tasks';
+import { DEFAULT_HARNESS, EXTRA_TASK_NAMES, TASK_NAMES, parseHarnessVersion } from './tasks';
 import { evaluate } from './runner';
+import { DEFAULT_BOOTSTRAP_ITERS } from './stats';
+import { makeTable } from './table';
 import { paperRowsMatching, saveEvalReport, showEvalReport } from './report';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -17,15 +20,26 @@ const REPO = path.resolve(__dirname, '..', '..');
 export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [options]
 
   --model PATH        Hugging Face GPT-2 folder (config.json + model.safetensors) or a nanoGPT .safetensors export
-  --tasks LIST        comma-separated task names, or table1 (the five of Table 1) or all (the eight of Table 7):
-                      ${TASK_NAMES.join(', ')}
+  --tasks LIST        comma-separated task names, or table1 (the five of Table 1), all (the eight of Table 7), or
+                      the harness's tags ai2_arc (arc_easy, arc_challenge) / lambada (lambada_openai,
+                      lambada_standard). Tasks: ${TASK_NAMES.join(', ')},
+                      ${EXTRA_TASK_NAMES.join(', ')}
   --data-dir DIR      the task files (default $INHERITUNE_DATA/eval, else <repo>/data/eval); for each task it reads
                       <task>.jsonl | <task>.parquet | <task>/<split>.jsonl | <task>/<split>-*.parquet, or the raw
                       original (a missing task's error lists the paths and the schema)
-  --limit N           only the first N docs of each task (0 < N < 1: that fraction, rounded up)
+  --harness 0.3|0.4   which lm-evaluation-harness to reproduce (default ${DEFAULT_HARNESS}, the v0.3 API the paper's
+                      eval wrapper calls): prompts, pair encoding, doc order, few-shot sampler, metric names
+  --num_fewshot K     K labeled examples before each doc, drawn as the harness's sampler does (default 0); they
+                      come from <task>.train.jsonl | <task>/train.jsonl | ... (lambada_standard: validation;
+                      lambada_openai: its own test docs)
+  --bootstrap_iters N resamples for bootstrapped stderrs (LAMBADA perplexity; default ${DEFAULT_BOOTSTRAP_ITERS} as the
+                      harness; 0 = no stderrs, 0.4 only)
+  --acc_bytes         also report acc_bytes (argmax of ll / UTF-8 bytes) for multiple-choice tasks (0.4 only)
+  --limit N           only the first N docs of each task (0 < N < 1: that fraction, rounded up); in 0.3 the
+                      first N after the harness's seeded shuffle
   --batch-size B      requests per forward pass (default 8)
   --max-length L      tokens of context kept, from the left (default: the model's block size, 1024 for GPT-2)
-  --out DIR           results.json, samples_<task>.jsonl and charts (default results/eval/<model name>)
+  --out DIR           results.json, samples_<task>_<date>.jsonl and charts (default results/eval/<model name>)
   --cache-dir DIR     request cache (default results/eval/cache); a re-run of the same weights costs nothing
   --no-cache          do not read or write the cache
   --strict            refuse a task that has malformed rows (default: skip and report them)
@@ -39,9 +53,18 @@ const TASK_SETS: Record<string, string[]> = {
   all: [...TASK_NAMES],
 };
 
+/**
+ * The harness's task tags (arc_easy.yaml / arc_challenge.yaml: tag ai2_arc; lambada_openai.yaml /
+ * lambada_standard.yaml: tag lambada). Tags only expand: the harness reports no aggregate row for them.
+ */
+export const TASK_GROUPS: Record<string, string[]> = {
+  ai2_arc: ['arc_easy', 'arc_challenge'],
+  lambada: ['lambada_openai', 'lambada_standard'],
+};
+
 export function parseTaskList(s: string): string[] {
   const out: string[] = [];
-  for (const t of s.split(',').map((x) => x.trim()).filter(Boolean)) out.push(...(TASK_SETS[t] ?? [t]));
+  for (const t of s.split(',').map((x) => x.trim()).filter(Boolean)) out.push(...(TASK_SETS[t] ?? TASK_GROUPS[t] ?? [t]));
   return [...new Set(out)];
 }
 
@@ -55,7 +78,8 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
     model: { type: 'string' }, tasks: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'number' },
     'batch-size': { type: 'number' }, 'max-length': { type: 'number' }, out: { type: 'string' }, 'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' }, strict: { type: 'boolean' }, 'no-samples': { type: 'boolean' }, compare: { type: 'string' },
-    backend: { type: 'string' },
+    backend: { type: 'string' }, harness: { type: 'string' }, num_fewshot: { type: 'number' }, bootstrap_iters: { type: 'number' },
+    acc_bytes: { type: 'boolean' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${EVAL_HELP}`);
@@ -64,6 +88,7 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
   const modelPath = path.resolve(String(o.model));
   const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
   const tasks = parseTaskList(String(o.tasks));
+  const harness = o.harness === undefined ? DEFAULT_HARNESS : parseHarnessVersion(String(o.harness));
   const paperRows = o.compare ? paperRowsMatching(String(o.compare)) : undefined;
   const dataDir = path.resolve(o['data-dir'] ? String(o['data-dir']) : path.join(defaultDataDir(), 'eval'));
   const name = path.basename(modelPath).replace(/\.safetensors$/, '');
@@ -77,12 +102,13 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
     const cacheDir = o['no-cache'] ? undefined : path.resolve(o['cache-dir'] ? String(o['cache-dir']) : path.join(REPO, 'results', 'eval', 'cache'));
     const cache = cacheDir ? new RequestCache(fingerprint.slice(0, 32), cacheDir) : undefined;
     const scorer = new ModelScorer(params, ckpt.config, {
+      harness,
       batchSize: o['batch-size'] as number | undefined,
       maxLength: o['max-length'] as number | undefined,
       cache,
       onProgress: progressPrinter(),
     });
-    log(`eval: ${name} (${ckpt.config.nLayer}L, fingerprint ${fingerprint.slice(0, 12)}) on ${backend.name}; ` +
+    log(`eval: ${name} (${ckpt.config.nLayer}L, fingerprint ${fingerprint.slice(0, 12)}) on ${backend.name}; harness ${harness}; ` +
       `batch ${scorer.batchSize}, max_length ${scorer.maxLength}; cache ${cache ? `${cache.file} (${cache.size} entries)` : 'off'}`);
     const results = await evaluate({
       scorer,
@@ -93,12 +119,17 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
       outDir,
       logSamples: o['no-samples'] !== true,
       log,
+      harness,
+      numFewshot: o.num_fewshot as number | undefined,
+      bootstrapIters: o.bootstrap_iters as number | undefined,
+      extraMetrics: o.acc_bytes === true ? ['acc_bytes'] : undefined,
       config: {
         model: name, model_args: modelPath, model_fingerprint: fingerprint, batch_size: scorer.batchSize,
         max_length: scorer.maxLength, device: backend.name, use_cache: cache?.file ?? null,
       },
     });
     log(`forward passes ${scorer.stats.forwardPasses}, requests ${scorer.stats.requests} (${scorer.stats.cacheHits} from the cache)`);
+    log(makeTable(results));
     showEvalReport(results, { paperRows, ours: name });
     const figs = saveEvalReport(outDir, results, { paperRows, ours: name, png: false });
     log(`results: ${path.join(outDir, 'results.json')}${figs.length ? `; charts: ${figs.map((f) => f.html).join(', ')}` : ''}`);

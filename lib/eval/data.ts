@@ -12,18 +12,24 @@ export interface DocRecord {
   doc: Row;
   /** file:line (JSONL) or "file row n" (parquet, JSON arrays): where the doc came from. */
   where: string;
+  /** The row's position in the split, counting malformed rows too: the harness's doc_id. */
+  index: number;
 }
 
 export interface Malformed {
   where: string;
   message: string;
+  index: number;
 }
 
 export interface LoadedTask {
   task: TaskName;
+  split: string;
   files: string[];
   docs: DocRecord[];
   malformed: Malformed[];
+  /** Rows in the split, valid or not (docs.length + malformed.length). */
+  rows: number;
 }
 
 export interface LoadOptions {
@@ -33,6 +39,8 @@ export interface LoadOptions {
   file?: string;
   /** Refuse the whole task if any row is malformed (default: skip and report). */
   strict?: boolean;
+  /** Another split than the scored one (the few-shot examples' training split). */
+  split?: string;
 }
 
 interface Layout {
@@ -40,6 +48,8 @@ interface Layout {
   dirs: string[];
   /** Raw original file names (data.md §3c). */
   raw: string[];
+  /** Raw original file names of the training split (few-shot examples). */
+  rawTrain?: string[];
   /** Sub-folders never searched (other languages / configs). */
   exclude?: string[];
   /** How to get the data with `datasets`, for the missing-file message. */
@@ -47,18 +57,24 @@ interface Layout {
 }
 
 const LAYOUTS: Record<TaskName, Layout> = {
-  arc_easy: { dirs: ['arc_easy', 'ARC-Easy', 'ai2_arc/ARC-Easy'], raw: ['ARC-Easy-Test.jsonl'], export: "load_dataset('allenai/ai2_arc', 'ARC-Easy')['test']" },
-  piqa: { dirs: ['piqa'], raw: ['valid.jsonl (+ valid-labels.lst)'], export: "load_dataset('baber/piqa')['validation']" },
-  sciq: { dirs: ['sciq', 'SciQ dataset-2 3'], raw: ['test.json'], export: "load_dataset('allenai/sciq')['test']" },
-  hellaswag: { dirs: ['hellaswag'], raw: ['hellaswag_val.jsonl'], export: "load_dataset('Rowan/hellaswag')['validation']" },
+  arc_easy: { dirs: ['arc_easy', 'ARC-Easy', 'ai2_arc/ARC-Easy'], raw: ['ARC-Easy-Test.jsonl'], rawTrain: ['ARC-Easy-Train.jsonl'], export: "load_dataset('allenai/ai2_arc', 'ARC-Easy')['test']" },
+  arc_challenge: {
+    dirs: ['arc_challenge', 'ARC-Challenge', 'ai2_arc/ARC-Challenge'], raw: ['ARC-Challenge-Test.jsonl'], rawTrain: ['ARC-Challenge-Train.jsonl'],
+    export: "load_dataset('allenai/ai2_arc', 'ARC-Challenge')['test']",
+  },
+  // The original release's plain-text lines are not mapped (how the Hub rows were cut from them is not pinned here).
+  lambada_standard: { dirs: ['lambada_standard', 'cimec_lambada'], raw: [], export: "load_dataset('cimec/lambada')['test']" },
+  piqa: { dirs: ['piqa'], raw: ['valid.jsonl (+ valid-labels.lst)'], rawTrain: ['train.jsonl (+ train-labels.lst)'], export: "load_dataset('baber/piqa')['validation']" },
+  sciq: { dirs: ['sciq', 'SciQ dataset-2 3'], raw: ['test.json'], rawTrain: ['train.json'], export: "load_dataset('allenai/sciq')['test']" },
+  hellaswag: { dirs: ['hellaswag'], raw: ['hellaswag_val.jsonl'], rawTrain: ['hellaswag_train.jsonl'], export: "load_dataset('Rowan/hellaswag')['validation']" },
   lambada_openai: {
     dirs: ['lambada_openai', 'lambada_openai/default', 'lambada'],
     raw: ['lambada_test.jsonl', 'lambada_test_en.jsonl'],
     exclude: ['de', 'es', 'fr', 'it'],
     export: "load_dataset('EleutherAI/lambada_openai', 'default')['test']",
   },
-  winogrande: { dirs: ['winogrande', 'winogrande_xl'], raw: ['dev.jsonl'], export: "load_dataset('allenai/winogrande', 'winogrande_xl')['validation']" },
-  boolq: { dirs: ['boolq', 'BoolQ', 'super_glue/boolq'], raw: ['dev.jsonl', 'val.jsonl'], export: "load_dataset('aps/super_glue', 'boolq')['validation']" },
+  winogrande: { dirs: ['winogrande', 'winogrande_xl'], raw: ['dev.jsonl'], rawTrain: ['train_xl.jsonl'], export: "load_dataset('allenai/winogrande', 'winogrande_xl')['validation']" },
+  boolq: { dirs: ['boolq', 'BoolQ', 'super_glue/boolq'], raw: ['dev.jsonl', 'val.jsonl'], rawTrain: ['train.jsonl'], export: "load_dataset('aps/super_glue', 'boolq')['validation']" },
   wikitext: {
     dirs: ['wikitext', 'wikitext-2-raw-v1', 'wikitext-2-raw'],
     raw: ['wiki.test.raw'],
@@ -68,25 +84,27 @@ const LAYOUTS: Record<TaskName, Layout> = {
 };
 
 /** The paths searched for a task, in order, for messages and docs. */
-export function expectedLocations(task: TaskSpec, dataDir: string): string[] {
+export function expectedLocations(task: TaskSpec, dataDir: string, split = task.dataset.split): string[] {
   const L = LAYOUTS[task.name];
-  const s = task.dataset.split;
+  const s = split;
+  const base = s === task.dataset.split ? task.name : `${task.name}.${s}`;
+  const raw = s === task.dataset.split ? L.raw : s === 'train' ? L.rawTrain ?? [] : [];
   return [
-    path.join(dataDir, `${task.name}.jsonl`),
-    path.join(dataDir, `${task.name}.parquet`),
+    path.join(dataDir, `${base}.jsonl`),
+    path.join(dataDir, `${base}.parquet`),
     ...L.dirs.map((d) => path.join(dataDir, d, `${s}.jsonl | ${s}-*.parquet | ${s}.json`)),
-    ...L.raw.map((r) => path.join(dataDir, L.dirs[0], r) + ' (raw original)'),
+    ...raw.map((r) => path.join(dataDir, L.dirs[0], r) + ' (raw original)'),
   ];
 }
 
-function missingMessage(task: TaskSpec, dataDir: string): string {
+function missingMessage(task: TaskSpec, dataDir: string, split: string): string {
   const L = LAYOUTS[task.name];
   const d = task.dataset;
   return (
-    `${task.name}: no data found under ${dataDir}. Looked for:\n  ${expectedLocations(task, dataDir).join('\n  ')}\n` +
-    `Expected the Hugging Face schema of ${d.path}${d.name ? ` (config ${d.name})` : ''}, split ${d.split} (${d.size} rows), one JSON object per line:\n` +
+    `${task.name}: no ${split === d.split ? '' : `${split} split `}data found under ${dataDir}. Looked for:\n  ${expectedLocations(task, dataDir, split).join('\n  ')}\n` +
+    `Expected the Hugging Face schema of ${d.path}${d.name ? ` (config ${d.name})` : ''}, split ${split}${split === d.split ? ` (${d.size} rows)` : ''}, one JSON object per line:\n` +
     `  ${task.schema}\n` +
-    `For example (Python, with the datasets package): ${L.export}.to_json('${path.join(dataDir, `${task.name}.jsonl`)}')`
+    `For example (Python, with the datasets package): ${L.export.replace(`['${d.split}']`, `['${split}']`)}.to_json('${path.join(dataDir, split === d.split ? `${task.name}.jsonl` : `${task.name}.${split}.jsonl`)}')`
   );
 }
 
@@ -103,13 +121,13 @@ function listFiles(dir: string, depth: number, exclude: string[]): string[] {
 }
 
 /** The files that hold a task's split under `dataDir` (all shards of the first format found), or undefined. */
-export function findTaskFiles(task: TaskSpec, dataDir: string): string[] | undefined {
+export function findTaskFiles(task: TaskSpec, dataDir: string, split = task.dataset.split): string[] | undefined {
   const L = LAYOUTS[task.name];
+  const base = split === task.dataset.split ? task.name : `${task.name}.${split}`;
   for (const ext of ['.jsonl', '.json', '.parquet']) {
-    const f = path.join(dataDir, task.name + ext);
+    const f = path.join(dataDir, base + ext);
     if (fs.existsSync(f)) return [f];
   }
-  const split = task.dataset.split;
   const splitName = new RegExp(`^${split}([-_.][^/]*)?\\.(jsonl|json|parquet)$`);
   for (const d of L.dirs) {
     const files = listFiles(path.join(dataDir, d), 2, L.exclude ?? []).filter((f) => splitName.test(path.basename(f)));
@@ -118,8 +136,9 @@ export function findTaskFiles(task: TaskSpec, dataDir: string): string[] | undef
       if (group.length) return group;
     }
   }
+  const raws = split === task.dataset.split ? L.raw : split === 'train' ? L.rawTrain ?? [] : [];
   for (const d of ['', ...L.dirs]) {
-    for (const r of L.raw) {
+    for (const r of raws) {
       const f = path.join(dataDir, d, r.split(' ')[0]);
       if (fs.existsSync(f)) return [f];
     }
@@ -209,22 +228,24 @@ function piqaLabels(file: string): string[] | undefined {
  */
 export async function loadTaskData(task: TaskSpec, opts: LoadOptions): Promise<LoadedTask> {
   let files: string[] | undefined;
+  const split = opts.split ?? task.dataset.split;
   if (opts.file) {
     if (!fs.existsSync(opts.file)) throw new Error(`${task.name}: file not found: ${opts.file}. Expected ${task.schema} per line`);
     files = [opts.file];
   } else if (opts.dataDir) {
-    files = findTaskFiles(task, opts.dataDir);
-    if (!files) throw new Error(missingMessage(task, opts.dataDir));
+    files = findTaskFiles(task, opts.dataDir, split);
+    if (!files) throw new Error(missingMessage(task, opts.dataDir, split));
   } else throw new Error(`${task.name}: give a data dir (--data-dir) or a file for the task`);
 
-  const out: LoadedTask = { task: task.name, files, docs: [], malformed: [] };
+  const out: LoadedTask = { task: task.name, split, files, docs: [], malformed: [], rows: 0 };
   const accept = (where: string, row: unknown): void => {
+    const index = out.rows++;
     try {
       if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new RowError(`expected a JSON object, got ${JSON.stringify(row)}`);
-      out.docs.push({ doc: task.toDoc(row as Row), where });
+      out.docs.push({ doc: task.toDoc(row as Row), where, index });
     } catch (e) {
       if (!(e instanceof RowError)) throw e;
-      out.malformed.push({ where, message: e.message });
+      out.malformed.push({ where, message: e.message, index });
     }
   };
   for (const file of files) {
@@ -236,7 +257,8 @@ export async function loadTaskData(task: TaskSpec, opts: LoadOptions): Promise<L
     let n = 0;
     for await (const r of readRows(file)) {
       if (r.error !== undefined) {
-        out.malformed.push({ where: r.where, message: r.error });
+        out.malformed.push({ where: r.where, message: r.error, index: out.rows++ });
+        n++; // the line still takes its label: labels pair with lines, not with valid rows
         continue;
       }
       let row = r.row;

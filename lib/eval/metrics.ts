@@ -4,12 +4,15 @@
 //   acc_norm  argmax of ll / len(choice) in code points, the " " delimiter not counted
 //   LAMBADA   perplexity item = ll of the target, acc = is_greedy; aggregation exp(-mean(ll)) (per example, not per token)
 //   WikiText  (ll, words) and (ll, bytes) pairs; exp(-Σll/Σwords), exp(-Σll/Σbytes), -Σll/Σbytes/ln 2
-// Standard errors: `mean` metrics get the harness's mean_stderr, sample std (n-1) / sqrt(n). The harness bootstraps
-// the LAMBADA perplexity's stderr (100k resamples) and gives none for the weighted perplexities; we report "N/A"
-// for every perplexity-type metric.
+//   acc_bytes (opt-in, as a task's metric_list would add it) argmax of ll / len(choice.encode("utf-8"))
+//   v0.3 BoolQ: acc = (ll_yes > ll_no) == label
+// Standard errors (./stats): `mean` metrics get mean_stderr, sample std (n-1) / sqrt(n); the LAMBADA perplexity's
+// stderr is bootstrapped as the harness does (bootstrap_iters resamples, seeded per chunk); the weighted
+// perplexities have none ("N/A"); bootstrap_iters = 0 turns every stderr off, as in v0.4.
 import { Instance, MetricSpec } from './tasks';
 import { LoglikResult } from './requests';
-import { pyLen } from './text';
+import { pyLen, utf8Length } from './text';
+import { bootstrapStderr, meanStderr as pyMeanStderr, pyMean, resampledPerplexity, sampleStddev as pySampleStddev } from './stats';
 
 /** numpy.argmax: the first maximum; a NaN counts as the maximum (the first NaN wins). */
 export function npArgmax(xs: number[]): number {
@@ -30,12 +33,16 @@ export function processResults(inst: Instance, results: LoglikResult[] | number,
   const out: Record<string, MetricItem> = {};
   if (inst.type === 'multiple_choice') {
     const lls = (results as LoglikResult[]).map((r) => r.ll);
-    if (want.has('acc')) out.acc = npArgmax(lls) === inst.gold ? 1 : 0;
+    // v0.3 BoolQ: requests [yes, no], gold 0 = yes; (ll_yes > ll_no) == label, so a tie (or NaN) predicts "no".
+    const pred = inst.yesGtNo ? (lls[0] > lls[1] ? 0 : 1) : npArgmax(lls);
+    if (want.has('acc')) out.acc = pred === inst.gold ? 1 : 0;
     // ll / 0 for an empty choice is -Infinity (or NaN for ll = 0), as numpy's float division.
     if (want.has('acc_norm')) out.acc_norm = npArgmax(lls.map((ll, i) => ll / pyLen(inst.choices[i]))) === inst.gold ? 1 : 0;
+    if (want.has('acc_bytes')) out.acc_bytes = npArgmax(lls.map((ll, i) => ll / utf8Length(inst.choices[i]))) === inst.gold ? 1 : 0;
   } else if (inst.type === 'loglikelihood') {
     const r = (results as LoglikResult[])[0];
     if (want.has('perplexity')) out.perplexity = r.ll;
+    if (want.has('ppl')) out.ppl = r.ll; // v0.3's name
     if (want.has('acc')) out.acc = r.isGreedy ? 1 : 0;
   } else {
     const ll = results as number;
@@ -46,20 +53,19 @@ export function processResults(inst: Instance, results: LoglikResult[] | number,
   return out;
 }
 
+/** Python's sum(xs) / len(xs). */
 export function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
+  return pyMean(xs);
 }
 
 /** Sample standard deviation (n - 1 in the denominator). NaN for fewer than 2 items. */
 export function sampleStddev(xs: number[]): number {
-  if (xs.length < 2) return NaN;
-  const mu = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - mu) ** 2, 0) / (xs.length - 1));
+  return pySampleStddev(xs);
 }
 
 /** The harness's mean_stderr: sample std / sqrt(n). */
 export function meanStderr(xs: number[]): number {
-  return sampleStddev(xs) / Math.sqrt(xs.length);
+  return pyMeanStderr(xs);
 }
 
 function weightedMean(items: Array<[number, number]>): number {
@@ -74,21 +80,27 @@ function weightedMean(items: Array<[number, number]>): number {
 
 export interface Aggregate {
   value: number;
-  /** "N/A" where the harness has no closed form (or n < 2). */
+  /** "N/A" where the harness has no stderr function, bootstrap_iters is 0, or n < 2. */
   stderr: number | 'N/A';
 }
 
-/** Aggregates one metric's items over the docs. */
-export function aggregate(spec: MetricSpec, items: MetricItem[]): Aggregate {
+/**
+ * Aggregates one metric's items over the docs (in the order the harness saw them: the bootstrap depends on it).
+ * `bootstrapIters`: the harness's bootstrap_iters (0 = no stderrs at all).
+ */
+export function aggregate(spec: MetricSpec, items: MetricItem[], bootstrapIters: number): Aggregate {
   if (items.length === 0) return { value: NaN, stderr: 'N/A' };
+  const finite = (se: number) => (Number.isFinite(se) ? se : 'N/A');
   switch (spec.aggregation) {
     case 'mean': {
       const xs = items as number[];
-      const se = meanStderr(xs);
-      return { value: mean(xs), stderr: Number.isFinite(se) ? se : 'N/A' };
+      return { value: mean(xs), stderr: bootstrapIters > 0 ? finite(meanStderr(xs)) : 'N/A' };
     }
-    case 'perplexity':
-      return { value: Math.exp(-mean(items as number[])), stderr: 'N/A' };
+    case 'perplexity': {
+      const xs = items as number[];
+      const se = bootstrapIters > 0 && xs.length >= 2 ? finite(bootstrapStderr(xs, bootstrapIters, resampledPerplexity)) : 'N/A';
+      return { value: Math.exp(-mean(xs)), stderr: se };
+    }
     case 'weighted_perplexity':
       return { value: Math.exp(-weightedMean(items as Array<[number, number]>)), stderr: 'N/A' };
     case 'bits_per_byte':

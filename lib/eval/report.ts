@@ -26,8 +26,20 @@ function oursName(results: EvalResults, opts: ReportOptions): string {
   return opts.ours ?? String(results.config.model ?? 'ours');
 }
 
-function ourScore(results: EvalResults, task: string, metric: string): { value: number; stderr?: number } | undefined {
+/** The harness version that produced `results` (results written before the option existed were v0.4-style). */
+export function harnessOf(results: EvalResults): string {
+  return String(results.config?.harness_version ?? '0.4');
+}
+
+/** The name a metric has in `results`: harness 0.3 calls LAMBADA's perplexity "ppl". */
+export function metricName(results: EvalResults, task: string, metric: string): string {
   const r = results.results[task];
+  return metric === 'perplexity' && r && !(`perplexity,none` in r) && `ppl,none` in r ? 'ppl' : metric;
+}
+
+function ourScore(results: EvalResults, task: string, metricIn: string): { value: number; stderr?: number } | undefined {
+  const r = results.results[task];
+  const metric = metricName(results, task, metricIn);
   const v = r?.[`${metric},none`];
   if (typeof v !== 'number') return undefined;
   const se = r[`${metric}_stderr,none`];
@@ -92,7 +104,7 @@ function bars(results: EvalResults, opts: ReportOptions, percent: boolean): Figu
   return {
     data,
     layout: {
-      title: { text: percent ? 'Zero-shot accuracy (%), ours vs the paper' : 'Perplexity (lower is better), ours vs the paper' },
+      title: { text: `${percent ? 'Accuracy (%)' : 'Perplexity (lower is better)'}, ours (harness ${harnessOf(results)}) vs the paper` },
       barmode: 'group',
       yaxis: { title: { text: percent ? 'accuracy (%)' : 'perplexity' }, type: percent ? 'linear' : 'log' },
       legend: { orientation: 'h', y: -0.2 },
@@ -115,7 +127,11 @@ export function showEvalReport(results: EvalResults, opts: ReportOptions = {}): 
     showMarkdown('No task the paper reports was evaluated.');
     return;
   }
-  showTable(tableFromRows(rows), { title: `Zero-shot results vs the paper (${PAPER_SOURCE})`, digits: 2 });
+  const shots = Number(results.config?.num_fewshot ?? 0);
+  showTable(tableFromRows(rows), {
+    title: `${shots ? `${shots}-shot` : 'Zero-shot'} results (lm-evaluation-harness ${harnessOf(results)} rules) vs the paper (${PAPER_SOURCE}; harness 0.3 era)`,
+    digits: 2,
+  });
   for (const f of comparisonFigures(results, opts)) showFigure(f);
 }
 

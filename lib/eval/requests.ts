@@ -2,6 +2,7 @@
 // _encode_pair, the empty-context prefix token, left truncation to max_length, and the rolling windows of
 // loglikelihood_rolling (get_rolling_token_windows with context_len 1, then make_disjoint_window). Pure JS.
 import { pyRstrip } from './text';
+import type { HarnessVersion } from './tasks';
 
 /** A log-likelihood request in tokens: score `continuation` given `context`. Both non-empty. */
 export interface TokenRequest {
@@ -38,6 +39,20 @@ export function encodePair(tok: EvalTokenizer, context: string, continuation: st
   const whole = tok.encode(context + continuation);
   const ctx = tok.encode(context);
   return { context: ctx, continuation: whole.slice(ctx.length) };
+}
+
+/**
+ * v0.3's BaseLM.loglikelihood (lm_eval/base.py at v0.3.0): context and continuation encoded separately, nothing
+ * moved between them; an empty context becomes [eot]. Differs from v0.4's encodePair when the context ends in
+ * whitespace or when BPE merges across the boundary.
+ */
+export function encodePairV03(tok: EvalTokenizer, context: string, continuation: string): TokenRequest {
+  return { context: context === '' ? [tok.eot] : tok.encode(context), continuation: tok.encode(continuation) };
+}
+
+/** The (context, continuation) tokens of a text request in harness version `h`. */
+export function encodeRequest(tok: EvalTokenizer, context: string, continuation: string, h: HarnessVersion): TokenRequest {
+  return h === '0.3' ? encodePairV03(tok, context, continuation) : encodePair(tok, context, continuation);
 }
 
 /**
@@ -112,8 +127,11 @@ export function rollingRequests(tokens: number[], prefixToken: number, maxLength
  * LM.loglikelihood_rolling). ModelScorer (./score) implements it for our GPT; tests use fakes.
  */
 export interface Scorer {
-  /** For each (context, continuation): log p(continuation | context) and is_greedy. */
-  loglikelihood(requests: Array<[string, string]>): Promise<LoglikResult[]>;
+  /**
+   * For each (context, continuation): log p(continuation | context) and is_greedy, with the text-to-token encoding
+   * of harness version `harness` (the scorer's default when omitted).
+   */
+  loglikelihood(requests: Array<[string, string]>, harness?: HarnessVersion): Promise<LoglikResult[]>;
   /** For each text: the sum of log p over all its tokens (rolling windows, EOT prefix). */
   loglikelihoodRolling(texts: string[]): Promise<number[]>;
 }

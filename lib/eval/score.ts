@@ -11,8 +11,9 @@ import { layerNorm, tiedHead } from '../model/ops';
 import { EOT_TOKEN, encodeOrdinary } from '../data/tokenizer';
 import { RequestCache, requestKey } from './cache';
 import {
-  EvalTokenizer, LoglikResult, Scorer, TokenRequest, checkTokenRequest, encodePair, requestInput, rollingRequests,
+  EvalTokenizer, LoglikResult, Scorer, TokenRequest, checkTokenRequest, encodeRequest, requestInput, rollingRequests,
 } from './requests';
+import { DEFAULT_HARNESS, HarnessVersion } from './tasks';
 
 /** GPT-2 BPE (tiktoken encode_ordinary) with EOT 50256 as the prefix token. */
 export const GPT2_EVAL_TOKENIZER: EvalTokenizer = { encode: encodeOrdinary, eot: EOT_TOKEN };
@@ -118,6 +119,8 @@ export interface ModelScorerOptions {
   maxLength?: number;
   /** Default: GPT-2 BPE with EOT 50256. */
   tokenizer?: EvalTokenizer;
+  /** The harness version whose pair encoding loglikelihood() uses when a call does not say (default DEFAULT_HARNESS). */
+  harness?: HarnessVersion;
   /** Results by request; a hit costs no forward pass. */
   cache?: RequestCache;
   fast?: boolean;
@@ -151,8 +154,9 @@ export class ModelScorer implements Scorer {
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${this.batchSize}`);
   }
 
-  async loglikelihood(requests: Array<[string, string]>): Promise<LoglikResult[]> {
-    return this.loglikelihoodTokens(requests.map(([c, x]) => encodePair(this.tokenizer, c, x)));
+  async loglikelihood(requests: Array<[string, string]>, harness?: HarnessVersion): Promise<LoglikResult[]> {
+    const h = harness ?? this.opts.harness ?? DEFAULT_HARNESS;
+    return this.loglikelihoodTokens(requests.map(([c, x]) => encodeRequest(this.tokenizer, c, x, h)));
   }
 
   async loglikelihoodRolling(texts: string[]): Promise<number[]> {

@@ -135,29 +135,28 @@ export function wikitextDetokenize(page: string): string {
   return s;
 }
 
-/** A WikiText article heading line of wiki.test.raw (" = Title = ", not " = = Section = = "). */
-const ARTICLE_HEADING = /^ = [^=].* = $/;
-
 /**
- * Splits the line-level wiki.test.raw into articles (the document-level dataset's `page`s): each article runs from a
- * ` = Title = ` line to the line before the next one, newline-terminated. Returns each page with the 1-based line
- * number of its heading. Whitespace-only lines before the first heading are dropped. How the Hub's
- * wikitext_document_level joined lines is from memory [recall], so prefer its parquet/JSONL when you have it.
+ * Splits the line-level wiki.test.raw into the document-level dataset's `page`s, as the harness's dataset script
+ * does it (lm_eval/datasets/wikitext/wikitext.py `_generate_examples` at v0.3.0, the script behind
+ * EleutherAI/wikitext_document_level): the file is split on "\n"; a line is an article heading when
+ * `line.replace("= = =", "===").replace("= =", "==").strip()` starts with "= " and ends with " ="; each heading
+ * closes the lines gathered so far into a page, `"\n".join(lines)` (no trailing newline), yielded only if it is not
+ * all whitespace; the lines after the last heading are always yielded (they end with the file's final "\n", as an
+ * empty last line). So text before the first heading is a page of its own. Python reads the file with universal
+ * newlines, so "\r\n" and "\r" count as "\n". Returns each page with the 1-based line number of its first line.
  */
 export function splitWikitextArticles(raw: string): Array<{ page: string; line: number }> {
-  const lines = raw.split('\n');
-  const starts: number[] = [];
-  for (let i = 0; i < lines.length; i++) if (ARTICLE_HEADING.test(lines[i])) starts.push(i);
-  if (starts.length === 0) return raw.trim() ? [{ page: raw.endsWith('\n') ? raw : raw + '\n', line: 1 }] : [];
+  const lines = raw.replace(/\r\n?/g, '\n').split('\n');
   const out: Array<{ page: string; line: number }> = [];
-  const prefix = lines.slice(0, starts[0]).join('\n');
-  for (let k = 0; k < starts.length; k++) {
-    const a = starts[k];
-    const b = k + 1 < starts.length ? starts[k + 1] : lines.length;
-    let page = lines.slice(a, b).join('\n');
-    if (b < lines.length || !page.endsWith('\n')) page += '\n';
-    if (k === 0 && prefix.trim()) page = prefix + '\n' + page;
-    out.push({ page, line: a + 1 });
+  let start = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const r = pyStrip(replaceAll(replaceAll(lines[i], '= = =', '==='), '= =', '=='));
+    if (r.startsWith('= ') && r.endsWith(' =')) {
+      const page = lines.slice(start, i).join('\n');
+      if (pyStrip(page)) out.push({ page, line: start + 1 });
+      start = i;
+    }
   }
+  out.push({ page: lines.slice(start).join('\n'), line: start + 1 });
   return out;
 }

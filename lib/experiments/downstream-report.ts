@@ -4,15 +4,17 @@
 import { Figure } from '../viz/plotly';
 import { EvalResults } from '../eval/runner';
 import { PAPER_AVERAGES, PAPER_METRICS, PAPER_ROWS, PaperMetric, PaperRow } from '../eval/paper';
+import { metricName } from '../eval/report';
 import { ModelEval, ModelRole, TABLE1_TASKS, assertBenchmark } from './downstream';
 
 // ---- ours beside the paper -------------------------------------------------------------------------------------
 
 function score(r: EvalResults, m: PaperMetric): { value: number; stderr?: number } | undefined {
   const x = r.results[m.task];
-  const v = x?.[`${m.metric},none`];
+  const name = metricName(r, m.task, m.metric); // harness 0.3 calls LAMBADA's perplexity "ppl"
+  const v = x?.[`${name},none`];
   if (typeof v !== 'number') return undefined;
-  const se = x[`${m.metric}_stderr,none`];
+  const se = x[`${name}_stderr,none`];
   const k = m.percent ? 100 : 1;
   return { value: v * k, stderr: typeof se === 'number' ? se * k : undefined };
 }

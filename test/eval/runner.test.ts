@@ -13,7 +13,7 @@ import { initParams, disposeParams, Params } from '../../lib/model/params';
 import { paramsToTensors, writeHFFolder } from '../../lib/model/hf';
 import { ModelScorer } from '../../lib/eval/score';
 import { RequestCache, modelFingerprint } from '../../lib/eval/cache';
-import { evaluate, EvalResults } from '../../lib/eval/runner';
+import { evaluate, EvalResults, sampleFile } from '../../lib/eval/runner';
 import { TASK_NAMES } from '../../lib/eval/tasks';
 import { evalCommand, parseTaskList } from '../../lib/eval/cli';
 import { comparisonFigures, comparisonRows, paperRowsMatching } from '../../lib/eval/report';
@@ -66,21 +66,27 @@ test('evaluate(): harness results layout and samples; a second run is served by 
   assert.deepEqual(Object.keys(r.results.wikitext).slice(1), [
     'word_perplexity,none', 'word_perplexity_stderr,none', 'byte_perplexity,none', 'byte_perplexity_stderr,none', 'bits_per_byte,none', 'bits_per_byte_stderr,none',
   ]);
-  assert.equal(r.versions.boolq, 2);
+  // The default harness is v0.3 (the paper's): its task versions and LAMBADA's metric name "ppl".
+  assert.equal(r.config.harness_version, '0.3');
+  assert.equal(r.config.bootstrap_iters, 100000);
+  assert.equal(r.versions.boolq, 1);
+  assert.equal(r.configs.boolq.num_fewshot, 0);
   assert.equal(r['n-shot'].piqa, 0);
-  assert.deepEqual(r.higher_is_better.lambada_openai, { perplexity: false, acc: true });
+  assert.deepEqual(r.higher_is_better.lambada_openai, { ppl: false, acc: true });
+  assert.equal(typeof r.results.lambada_openai['ppl_stderr,none'], 'number', 'the perplexity stderr is bootstrapped');
   assert.deepEqual(r['n-samples'].hellaswag, { original: 2, effective: 2 });
   assert.equal(typeof r.date, 'number');
   const ppl = r.results.wikitext['word_perplexity,none'] as number;
   assert.ok(ppl > 1 && Number.isFinite(ppl), `word perplexity ${ppl}`);
-  // Per-sample logs: one line per doc with the harness's fields.
-  const lines = fs.readFileSync(path.join(tmp, 'out1', 'samples_arc_easy.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  // Per-sample logs, named and shaped as the harness's: one line per doc, exactly the harness's keys.
+  const file = sampleFile(path.join(tmp, 'out1'), 'arc_easy') as string;
+  assert.match(path.basename(file), /^samples_arc_easy_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{6}\.jsonl$/);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 2);
-  for (const k of ['doc_id', 'doc', 'target', 'arguments', 'resps', 'filtered_resps', 'filter', 'metrics', 'doc_hash', 'prompt_hash', 'target_hash', 'acc', 'acc_norm']) {
-    assert.ok(k in lines[0], `sample has '${k}'`);
-  }
-  assert.deepEqual(lines[0].arguments[0], ['Question: fixture question text\nAnswer:', ' option a']);
-  assert.equal(lines[0].source, 'arc_easy.jsonl:1');
+  assert.deepEqual(Object.keys(lines[0]), ['doc_id', 'doc', 'target', 'arguments', 'resps', 'filtered_resps', 'filter', 'metrics', 'doc_hash', 'prompt_hash', 'target_hash', 'acc', 'acc_norm']);
+  const doc0 = lines.find((l) => l.doc_id === 0);
+  assert.deepEqual(doc0.arguments.gen_args_0, { arg_0: 'Question: fixture question text\nAnswer:', arg_1: ' option a' });
+  assert.equal(typeof doc0.target, 'string');
 });
 
 test('the eval CLI command: HF checkpoint folder in, results.json, samples and charts out; cached re-run; limit', async () => {
@@ -97,7 +103,9 @@ test('the eval CLI command: HF checkpoint folder in, results.json, samples and c
   assert.equal(r.config.limit, 1);
   assert.equal(r.config.model, 'tiny-gpt2');
   assert.equal(r.config.batch_size, 4);
-  assert.ok(fs.existsSync(path.join(out, 'samples_boolq.jsonl')));
+  assert.ok(sampleFile(out, 'boolq'));
+  assert.ok(logs.some((l) => l.startsWith('lm-evaluation-harness 0.3 rules')), 'the make_table printout names the harness');
+  assert.ok(logs.some((l) => /^\|arc_easy *\| *0\|none *\| *0\|acc *\|↑ *\|/m.test(l)));
   assert.ok(fs.existsSync(path.join(out, 'comparison-acc.html')));
   assert.ok(logs.some((l) => /forward passes [1-9]/.test(l)));
   // The cache file is named by the weights' content: the same as for the in-memory params the folder was written from.
@@ -109,6 +117,28 @@ test('the eval CLI command: HF checkpoint folder in, results.json, samples and c
   await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'piqa', '--data-dir', tmp], quiet), /piqa: no data found under/);
   await assert.rejects(evalCommand(['--model', modelDir, '--tasks', 'mmlu', '--data-dir', dataDir], quiet), /unknown task 'mmlu'/);
   assert.deepEqual(parseTaskList('table1,boolq,piqa'), ['arc_easy', 'piqa', 'sciq', 'hellaswag', 'lambada_openai', 'boolq']);
+  assert.deepEqual(parseTaskList('ai2_arc,lambada'), ['arc_easy', 'arc_challenge', 'lambada_openai', 'lambada_standard']); // the harness's tags
+
+  // eval --num_fewshot 5 --harness 0.4 on a format-fixture task: the logged context of doc 0 is the harness sampler's
+  // (Random(1234).sample(train, 6) -> [7, 1, 0, 10, 9, 5], minus the doc, first 5; see test/eval/fewshot.test.ts).
+  const fx = { _fixture: 'FORMAT FIXTURE – not benchmark data' };
+  const train = Array.from({ length: 12 }, (_, i) => JSON.stringify({ ...fx, goal: `fixture train goal ${i}`, sol1: `sol a${i}`, sol2: `sol b${i}`, label: i % 2 }));
+  fs.writeFileSync(path.join(dataDir, 'piqa.train.jsonl'), train.join('\n') + '\n');
+  const fsOut = path.join(tmp, 'cli-fewshot');
+  logs.length = 0;
+  assert.equal(await evalCommand(['--model', modelDir, '--tasks', 'piqa', '--data-dir', dataDir, '--out', fsOut, '--no-cache', '--num_fewshot', '5', '--harness', '0.4'], (s) => logs.push(s)), 0);
+  const fsRes = JSON.parse(fs.readFileSync(path.join(fsOut, 'results.json'), 'utf8')) as EvalResults;
+  assert.equal(fsRes['n-shot'].piqa, 5);
+  assert.equal(fsRes.config.harness_version, '0.4');
+  const s0 = fs.readFileSync(sampleFile(fsOut, 'piqa') as string, 'utf8').split('\n').map((l) => (l ? JSON.parse(l) : null)).find((l) => l?.doc_id === 0);
+  const goal0 = (JSON.parse(fs.readFileSync(path.join(dataDir, 'piqa.jsonl'), 'utf8').split('\n')[0]) as { goal: string }).goal;
+  assert.equal(
+    s0.arguments.gen_args_0.arg_0,
+    'Question: fixture train goal 7\nAnswer: sol b7\n\nQuestion: fixture train goal 1\nAnswer: sol b1\n\n' +
+      'Question: fixture train goal 0\nAnswer: sol a0\n\nQuestion: fixture train goal 10\nAnswer: sol a10\n\n' +
+      `Question: fixture train goal 9\nAnswer: sol b9\n\nQuestion: ${goal0}\nAnswer:`,
+  );
+  assert.ok(logs.some((l) => /^\|piqa *\| *1\|none *\| *5\|acc /m.test(l)), 'make_table shows version 1 and n-shot 5');
 });
 
 test('paper numbers: Tables 1 and 7 as typed rows; comparison table and charts beside ours', () => {

@@ -10,12 +10,16 @@ import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { getTask, TaskName, Instance } from '../../lib/eval/tasks';
 import { loadTaskData, LoadedTask } from '../../lib/eval/data';
-import { runTask, applyLimit } from '../../lib/eval/runner';
+import { runTask, applyLimit, RunOptions } from '../../lib/eval/runner';
 import { aggregate, meanStderr, npArgmax, processResults } from '../../lib/eval/metrics';
+import { bootstrapStderr, resampledPerplexity } from '../../lib/eval/stats';
+import { sampleLine } from '../../lib/eval/samplelog';
 import { LoglikResult, Scorer } from '../../lib/eval/requests';
 
 const FX = path.join(__dirname, '..', 'fixtures', 'eval');
 const FIXTURE_TAG = 'FORMAT FIXTURE – not benchmark data';
+/** These tests pin the v0.4 (HEAD) behaviour; test/eval/harness.test.ts compares the versions. */
+const V04: RunOptions = { harness: '0.4' };
 
 async function load(task: TaskName, file = `${task}.fixture.jsonl`, strict = false): Promise<LoadedTask> {
   return loadTaskData(getTask(task), { file: path.join(FX, file), strict });
@@ -24,7 +28,7 @@ async function load(task: TaskName, file = `${task}.fixture.jsonl`, strict = fal
 async function instances(task: TaskName): Promise<Instance[]> {
   const d = await load(task);
   assert.equal(d.malformed.length, 0, JSON.stringify(d.malformed));
-  return d.docs.map((x) => getTask(task).instance(x.doc));
+  return d.docs.map((x) => getTask(task).instance(x.doc, '0.4'));
 }
 
 /** A scorer whose answers we choose: ll(context, continuation) and greedy(context, continuation); records requests. */
@@ -119,17 +123,18 @@ test('acc and acc_norm choose differently when choice lengths differ (acc_norm d
   Object.assign(lls, { ' short': -6, ' a much longer placeholder solution': -10 });
   const scorer = new FakeScorer((_c, x) => lls[x] ?? -100);
   const arc = await load('arc_easy');
-  const r = await runTask(getTask('arc_easy'), arc.docs.slice(1), scorer);
+  const r = await runTask(getTask('arc_easy'), arc.docs.slice(1), scorer, V04);
   assert.equal(r.items[0].acc, 0); // argmax ll = "x"
   assert.equal(r.items[0].acc_norm, 1); // -20/37 > -3/2 > -2/1: the long gold choice
   const piqa = await load('piqa');
-  const p = await runTask(getTask('piqa'), piqa.docs.slice(1), scorer);
+  const p = await runTask(getTask('piqa'), piqa.docs.slice(1), scorer, V04);
   assert.equal(p.items[0].acc, 1); // -6 > -10
   assert.equal(p.items[0].acc_norm, 0); // -6/5 < -10/34
-  assert.equal(r.samples[0].acc_norm, 1);
-  assert.deepEqual(r.samples[0].filtered_resps, [[-2, false], [-20, false], [-3, false]]);
+  assert.match(sampleLine(r.samples[0]), /"acc": 0\.0, "acc_norm": 1\.0}$/); // Python floats, as the harness logs them
+  // The harness's sample log holds str() of each (ll, is_greedy): Python float repr and True/False.
+  assert.deepEqual(r.samples[0].filtered_resps, [['-2.0', 'False'], ['-20.0', 'False'], ['-3.0', 'False']]);
   // Length is counted in code points (Python len), not UTF-16 units: "😀" is 1 character (2 UTF-16 units).
-  const inst: Instance = { type: 'multiple_choice', requests: [['c', ' 😀'], ['c', ' ab']], choices: ['😀', 'ab'], gold: 1 };
+  const inst: Instance = { type: 'multiple_choice', requests: [['c', ' 😀'], ['c', ' ab']], choices: ['😀', 'ab'], gold: 1, target: 1 };
   const acc = { metric: 'acc', aggregation: 'mean', higherIsBetter: true } as const;
   const accNorm = { ...acc, metric: 'acc_norm' };
   assert.deepEqual(processResults(inst, [{ ll: -1, isGreedy: false }, { ll: -1.9, isGreedy: false }], [acc, accNorm]), { acc: 0, acc_norm: 1 });
@@ -140,7 +145,7 @@ test('acc and acc_norm choose differently when choice lengths differ (acc_norm d
 test('WinoGrande partial scoring: the option in the context, the shared rest scored; acc = argmax', async () => {
   const wino = await load('winogrande');
   const scorer = new FakeScorer((c) => (c.endsWith('Bo') || c.endsWith('two') ? -1 : -2));
-  const r = await runTask(getTask('winogrande'), wino.docs, scorer);
+  const r = await runTask(getTask('winogrande'), wino.docs, scorer, V04);
   assert.deepEqual(r.items.map((x) => x.acc), [0, 1]); // gold 0 (Ann) scored lower; gold 1 (two) scored higher
   assert.ok(scorer.seen.every(([, x]) => x === ' would write the fixture.' || x === ' ends with spaces.'));
   assert.deepEqual(Object.keys(r.result), ['alias', 'acc,none', 'acc_stderr,none']);
@@ -149,26 +154,35 @@ test('WinoGrande partial scoring: the option in the context, the shared rest sco
 test('LAMBADA: acc = is_greedy, perplexity = exp(-mean ll) over examples; WikiText weighted by the original words and bytes', async () => {
   const lam = await load('lambada_openai');
   const s = new FakeScorer((c) => (c.startsWith('a passage') ? -2 : -4), (c) => c.startsWith('a passage'));
-  const r = await runTask(getTask('lambada_openai'), lam.docs, s);
+  const r = await runTask(getTask('lambada_openai'), lam.docs, s, V04);
   assert.equal(r.result['acc,none'], 0.5);
   assert.ok(Math.abs((r.result['perplexity,none'] as number) - Math.exp(3)) < 1e-12);
-  assert.equal(r.result['perplexity_stderr,none'], 'N/A');
+  // The harness bootstraps the perplexity's stderr (seeded resamples; stats.ts is checked against CPython).
+  assert.equal(r.result['perplexity_stderr,none'], bootstrapStderr([-2, -4], 100000, resampledPerplexity));
   assert.ok(Math.abs((r.result['acc_stderr,none'] as number) - Math.sqrt(0.5) / Math.sqrt(2)) < 1e-12);
 
   const wt = await load('wikitext');
-  const w = await runTask(getTask('wikitext'), wt.docs, new FakeScorer(() => 0, () => false, () => -30));
+  const w = await runTask(getTask('wikitext'), wt.docs, new FakeScorer(() => 0, () => false, () => -30), V04);
   assert.ok(Math.abs((w.result['word_perplexity,none'] as number) - Math.exp(30 / 15)) < 1e-12);
   assert.ok(Math.abs((w.result['byte_perplexity,none'] as number) - Math.exp(30 / 62)) < 1e-12);
   assert.ok(Math.abs((w.result['bits_per_byte,none'] as number) - 30 / 62 / Math.LN2) < 1e-12);
-  assert.deepEqual(w.samples[0].filtered_resps, [-30]);
+  assert.deepEqual(w.samples[0].filtered_resps, ['-30.0']);
 });
 
-test('stderr is the harness mean_stderr (sample std / sqrt n); perplexities report N/A', () => {
+test('stderr is the harness mean_stderr (sample std / sqrt n); bootstrap_iters 0 turns stderrs off', () => {
   const xs = [1, 0, 0, 1, 1];
   const mu = 0.6;
   const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mu) ** 2, 0) / 4);
   assert.ok(Math.abs(meanStderr(xs) - sd / Math.sqrt(5)) < 1e-15);
-  assert.deepEqual(aggregate({ metric: 'acc', aggregation: 'mean', higherIsBetter: true }, [1]), { value: 1, stderr: 'N/A' });
+  const acc = { metric: 'acc', aggregation: 'mean', higherIsBetter: true } as const;
+  assert.deepEqual(aggregate(acc, [1], 100000), { value: 1, stderr: 'N/A' });
+  assert.deepEqual(aggregate(acc, xs, 0), { value: 0.6, stderr: 'N/A' }); // v0.4: bootstrap_iters <= 0 -> no stderr fn
+  assert.equal(aggregate(acc, xs, 100000).stderr, meanStderr(xs));
+  const ppl = { metric: 'perplexity', aggregation: 'perplexity', higherIsBetter: false } as const;
+  assert.deepEqual(aggregate(ppl, [-1, -2, -3], 0), { value: Math.exp(2), stderr: 'N/A' });
+  assert.equal(aggregate(ppl, [-1, -2, -3], 1000).stderr, bootstrapStderr([-1, -2, -3], 1000, resampledPerplexity));
+  const wp = { metric: 'word_perplexity', aggregation: 'weighted_perplexity', higherIsBetter: false } as const;
+  assert.equal(aggregate(wp, [[-3, 2], [-1, 2]], 100000).stderr, 'N/A'); // no stderr function for weighted perplexity
 });
 
 test('malformed rows are reported with their line numbers and skipped, or refused in strict mode', async () => {
@@ -239,11 +253,15 @@ test('raw originals, Hub parquet and the data-dir layouts are found and mapped t
   assert.deepEqual(piqa.docs.map((d) => d.doc.label), [1, 0]);
   const bq = await loadTaskData(getTask('boolq'), { dataDir: dir });
   assert.equal(bq.docs[0].doc.label, 1);
+  // Raw dev.jsonl keeps the title apart; the Hub's super_glue passage is "<title> -- <passage>".
+  assert.equal(bq.docs[0].doc.passage, 'Fixture -- Fixture passage.');
   const sq = await loadTaskData(getTask('sciq'), { dataDir: dir });
   assert.equal(sq.docs[0].where, 'test.json row 1');
   const wt = await loadTaskData(getTask('wikitext'), { dataDir: dir });
   assert.deepEqual(wt.docs.map((d) => d.where), ['wiki.test.raw:2', 'wiki.test.raw:5']);
-  assert.equal(wt.docs[0].doc.page, ' = Fixture A = \n \n Text @-@ one . \n');
+  // The harness's document-level pages: lines joined by "\n", no newline added (only the last page ends with one).
+  assert.equal(wt.docs[0].doc.page, ' = Fixture A = \n \n Text @-@ one . ');
+  assert.equal(wt.docs[1].doc.page, ' = Fixture B = \n \n Two . \n');
   const wi = await loadTaskData(getTask('winogrande'), { dataDir: dir });
   assert.equal(wi.files.length, 1);
   assert.equal(wi.docs[0].doc.answer, '2');
@@ -255,7 +273,7 @@ test('raw originals, Hub parquet and the data-dir layouts are found and mapped t
   fs.writeFileSync(path.join(dir, 'pq/piqa/validation-00000-of-00001.parquet'), new Uint8Array(buf));
   const pq = await loadTaskData(getTask('piqa'), { dataDir: path.join(dir, 'pq') });
   assert.deepEqual(pq.docs.map((d) => [d.doc.goal, d.doc.label]), [['fixture goal pq', 1]]);
-  assert.deepEqual(pq.malformed, [{ where: 'validation-00000-of-00001.parquet row 2', message: "'label' is 7; expected an integer in [0, 2)" }]);
+  assert.deepEqual(pq.malformed, [{ where: 'validation-00000-of-00001.parquet row 2', message: "'label' is 7; expected an integer in [0, 2)", index: 1 }]);
 });
 
 test('Hub parquet with nested columns (ARC-Easy choices: struct of two string lists) is read as the Hub rows', async () => {
@@ -283,7 +301,7 @@ test('Hub parquet with nested columns (ARC-Easy choices: struct of two string li
   fs.writeFileSync(path.join(dir, 'ARC-Easy', 'test-00000-of-00001.parquet'), new Uint8Array(buf));
   const arc = await loadTaskData(getTask('arc_easy'), { dataDir: dir });
   assert.deepEqual(arc.docs.map((d) => d.doc), [{ id: 'fx-1', question: 'fixture question text', choices: { text: ['option a', 'option b'], label: ['A', 'B'] }, answerKey: 'B' }]);
-  assert.deepEqual(arc.malformed, [{ where: 'test-00000-of-00001.parquet row 2', message: "answerKey 'C' is not one of the choice labels [A]" }]);
+  assert.deepEqual(arc.malformed, [{ where: 'test-00000-of-00001.parquet row 2', message: "answerKey 'C' is not one of the choice labels [A]", index: 1 }]);
 });
 
 test('limit: the first N docs, or a fraction rounded up, as the harness', () => {

@@ -51,11 +51,24 @@ test('WikiText detokenizer and word/byte counts as CPython; the data.md fixture 
   assert.equal(utf8Length(page), 62);
 });
 
-test('wiki.test.raw splits into articles at " = Title = " lines (not at " = = Section = = ")', () => {
+test('wiki.test.raw splits into pages as the harness\'s dataset script (v0.3.0 lm_eval/datasets/wikitext/wikitext.py)', () => {
+  // Expected pages derived by hand from _generate_examples: split on "\n"; a heading is a line whose
+  // .replace("= = =", "===").replace("= =", "==").strip() starts with "= " and ends with " ="; pages are
+  // "\n".join(lines) (no newline added); a whitespace-only page is not yielded; the last page always is.
   const raw = ' \n = First = \n \n Text one . \n \n = = Part = = \n \n More . \n = Second = \n \n Text two . \n';
   const arts = splitWikitextArticles(raw);
   assert.deepEqual(arts.map((a) => a.line), [2, 9]);
-  assert.equal(arts[0].page, ' = First = \n \n Text one . \n \n = = Part = = \n \n More . \n');
-  assert.equal(arts[1].page, ' = Second = \n \n Text two . \n');
-  assert.deepEqual(splitWikitextArticles(''), []);
+  assert.equal(arts[0].page, ' = First = \n \n Text one . \n \n = = Part = = \n \n More . '); // no trailing "\n"
+  assert.equal(arts[1].page, ' = Second = \n \n Text two . \n'); // the file's final "\n" stays with the last page
+  // Text before the first heading is a page of its own, not merged into the first article.
+  assert.deepEqual(splitWikitextArticles('Intro text \n = A = \n x \n'), [
+    { page: 'Intro text ', line: 1 },
+    { page: ' = A = \n x \n', line: 2 },
+  ]);
+  // Universal newlines; " = = = Sub = = = " is no heading; an empty file is one empty page (the script's last yield).
+  assert.deepEqual(splitWikitextArticles(' = A = \r\n a \r\n = = = Sub = = = \r\n = B = \r\n'), [
+    { page: ' = A = \n a \n = = = Sub = = = ', line: 1 },
+    { page: ' = B = \n', line: 4 },
+  ]);
+  assert.deepEqual(splitWikitextArticles(''), [{ page: '', line: 1 }]);
 });
