@@ -37,24 +37,28 @@ export function withAlignment(src: TokenSource, align: WindowAlignment): Aligned
   if (!Number.isInteger(align.token) || align.token < 0 || align.token > 65535) {
     throw new Error(`window alignment token must be a uint16 id, got ${align.token}`);
   }
-  const inner = isAligned(src) ? (src as AlignedTokenSource & { inner?: TokenSource }).inner ?? src : src;
-  let offsets: Float64Array | null = null;
-  return {
-    align,
-    inner,
-    get length() {
-      return inner.length;
-    },
-    get shards() {
-      return inner.shards;
-    },
-    read: (o: number, n: number, into?: Uint16Array) => inner.read(o, n, into),
-    close: () => inner.close(),
-    boundaryOffsets(): Float64Array {
-      if (!offsets) offsets = scanBoundaries(inner, align.token);
-      return offsets;
-    },
-  } as AlignedTokenSource;
+  return new AlignedSource(isAligned(src) && src instanceof AlignedSource ? src.inner : src, align);
+}
+
+class AlignedSource implements AlignedTokenSource {
+  private offsets: Float64Array | null = null;
+  constructor(readonly inner: TokenSource, readonly align: WindowAlignment) {}
+  get length(): number {
+    return this.inner.length;
+  }
+  get shards(): TokenSource['shards'] {
+    return this.inner.shards;
+  }
+  read(offset: number, count: number, into?: Uint16Array): Uint16Array {
+    return this.inner.read(offset, count, into);
+  }
+  close(): void {
+    this.inner.close();
+  }
+  boundaryOffsets(): Float64Array {
+    if (!this.offsets) this.offsets = scanBoundaries(this.inner, this.align.token);
+    return this.offsets;
+  }
 }
 
 function scanBoundaries(src: TokenSource, token: number): Float64Array {
