@@ -3,6 +3,8 @@ import { Figure } from './plotly';
 import type { SinkLayerRow } from '../metrics/sink-measure';
 import type { EmergenceLayerRow } from '../metrics/emergence';
 
+const FRACTIONS = new Set<string>(['sinkRate', 'meanSinkMass', 'meanEntropyFraction']);
+
 type EmergenceMetric = 'maxRank' | 'sinkRate' | 'meanSinkMass' | 'meanEntropyFraction' | 'residRatio';
 
 const METRIC_LABEL: Record<EmergenceMetric, string> = {
@@ -64,7 +66,9 @@ export function emergenceHeatmapFigure(rows: EmergenceLayerRow[], metric: Emerge
   return {
     data: [{
       z, x: steps.map(String), y: Array.from({ length: L }, (_, i) => i + 1), type: 'heatmap',
-      colorscale: rankLike ? 'Viridis' : 'Reds', reversescale: false, colorbar: { title: { text: METRIC_LABEL[metric] } },
+      colorscale: rankLike ? 'Viridis' : 'Reds', colorbar: { title: { text: METRIC_LABEL[metric] } },
+      // Fractions on a fixed 0-1 scale, so runs and steps compare by colour; ranks from 1 (collapsed) upwards.
+      ...(FRACTIONS.has(metric) ? { zmin: 0, zmax: 1 } : rankLike ? { zmin: 1 } : {}),
       hovertemplate: `layer %{y}, step %{x}: %{z:.2f}<extra></extra>`,
     }],
     layout: { title: { text: opts.title }, xaxis: { title: { text: 'step' }, type: 'category' }, yaxis: { title: { text: 'layer' }, dtick: 1 } },
