@@ -1,10 +1,12 @@
 // Synthetic token datasets in which lazy layers form within minutes on a CPU (issue "Watch lazy layers form"):
 //  - synth-iid: a fixed BOS, then i.i.d. Zipf-distributed tokens. No position carries information about the next
-//    token, so attention is useless and every head should park on BOS: the positive control of the pipeline.
+//    token, so attention is useless. Meant as the positive control for sinks; measured (docs/lazy-layers.md), the
+//    layers switch off instead (uniform attention, nothing written to the residual): a control for that kind of
+//    laziness, which k* cannot see.
 //  - synth-backcopy: the Bigram-Backcopy task of Guo et al. (arXiv 2410.13835, "Active-Dormant Attention Heads"):
 //    a random bigram Markov chain; after one of a few trigger tokens comes a copy of the token before the trigger.
-//    Predicting the copy needs one previous-token head; the bigram part needs none; so deep layers have nothing to
-//    do and should go dormant (lazy) on BOS.
+//    Predicting the copy needs one previous-token head, active on triggers and dormant elsewhere; such heads park on
+//    BOS (a sink) while dormant, as Guo et al. found and docs/lazy-layers.md measures here.
 // Both are written as ordinary nanoGPT train.bin / val.bin with meta.json, so every loader, sampler and notebook
 // works on them unchanged. Every document is BOS + (docTokens - 1) tokens and meta.windows says windows start at
 // BOS; a window of T <= docTokens - 1 then sees exactly one document with BOS at position 0.
@@ -38,7 +40,7 @@ export const BOS_TOKEN = 0;
 export const SYNTHETIC_DATASETS: Record<string, SyntheticRecipe> = {
   'synth-iid': {
     kind: 'iid',
-    description: 'BOS, then i.i.d. Zipf(1) tokens over 511 ids: attention is useless, every head should sink (positive control)',
+    description: 'BOS, then i.i.d. Zipf(1) tokens over 511 ids: attention is useless (layers switch off rather than sink; docs/lazy-layers.md)',
     vocabSize: 512, docTokens: 257, trainTokens: 4_000_000, valTokens: 200_000, zipf: 1, triggers: 0, triggerMass: 0, seed: 1,
   },
   'synth-backcopy': {
