@@ -2,6 +2,7 @@
 // EleutherAI/lm-evaluation-harness@4e7e0d4, reference/data.md §3c): dataset and split, prompt (doc_to_text), choices
 // with the " " target delimiter, gold, metrics. Each task validates a row in the Hugging Face schema (or the raw
 // original's, mapped to Hub field names) and says exactly what is wrong with a bad one (RowError).
+import { quote } from '../util/errors';
 import { hellaswagQuery, hellaswagPreprocess, pyLstrip, pyStrip, pySplitWhitespaceCount, utf8Length, wikitextDetokenize } from './text';
 
 export const TASK_NAMES = ['arc_easy', 'piqa', 'sciq', 'hellaswag', 'lambada_openai', 'winogrande', 'boolq', 'wikitext'] as const;
@@ -58,13 +59,13 @@ function field(row: Row, key: string): unknown {
 
 function str(row: Row, key: string): string {
   const v = field(row, key);
-  if (typeof v !== 'string') throw new RowError(`field '${key}' must be a string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') throw new RowError(`field '${key}' must be a string, got ${quote(v)}`);
   return v;
 }
 
 function strList(v: unknown, key: string): string[] {
   if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) {
-    throw new RowError(`field '${key}' must be a non-empty list of strings, got ${JSON.stringify(v)}`);
+    throw new RowError(`field '${key}' must be a non-empty list of strings, got ${quote(v)}`);
   }
   return v as string[];
 }
@@ -73,7 +74,7 @@ function strList(v: unknown, key: string): string[] {
 function index(v: unknown, n: number, key: string): number {
   const k = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(k) || k < 0 || k >= n) {
-    throw new RowError(`'${key}' is ${JSON.stringify(typeof v === 'bigint' ? Number(v) : v)}; expected an integer in [0, ${n})`);
+    throw new RowError(`'${key}' is ${quote(typeof v === 'bigint' ? Number(v) : v)}; expected an integer in [0, ${n})`);
   }
   return k;
 }
@@ -222,9 +223,9 @@ const winogrande: TaskSpec = {
   schema: '{"sentence": str with one "_", "option1": str, "option2": str, "answer": "1" | "2"}',
   toDoc(row) {
     const sentence = str(row, 'sentence');
-    if (!sentence.includes('_')) throw new RowError(`sentence has no '_' blank: ${JSON.stringify(sentence)}`);
+    if (!sentence.includes('_')) throw new RowError(`sentence has no '_' blank: ${quote(sentence)}`);
     const a = field(row, 'answer');
-    if (a !== '1' && a !== '2' && a !== 1 && a !== 2) throw new RowError(`'answer' is ${JSON.stringify(a)}; expected "1" or "2"`);
+    if (a !== '1' && a !== '2' && a !== 1 && a !== 2) throw new RowError(`'answer' is ${quote(a)}; expected "1" or "2"`);
     return { sentence, option1: str(row, 'option1'), option2: str(row, 'option2'), answer: String(a) };
   },
   instance(doc) {

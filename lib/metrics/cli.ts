@@ -31,6 +31,7 @@ layer's heads of the mean k* over windows. Collapsed ("lazy") layers have MaxRan
   --seed S         window sampling seed (default 2024, as notebook 02)
   --out DIR        tables and figures (default results/rank/<model name>-<data name>)
   --backend NAME   node-gpu | node | wasm | cpu
+  --allow-non-finite  load weights with NaN/Inf values (refused by default; the protocol still refuses NaN patterns)
   -h, --help       this help`;
 
 /** Runs the command; resolves to the exit code. `log` receives progress and the report. */
@@ -41,13 +42,13 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   }
   const a = parseArgs(argv, {
     model: { type: 'string' }, data: { type: 'string' }, n: { type: 'number' }, t: { type: 'number' },
-    seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' },
+    seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' }, 'allow-non-finite': { type: 'boolean' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${RANK_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${RANK_HELP}`);
   const modelPath = path.resolve(String(o.model));
-  const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
+  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite: o['allow-non-finite'] === true }); // the weights do not need the backend: a bad path fails before anything starts
   const cfg = ckpt.config;
   const N = (o.n as number | undefined) ?? 100;
   const T = (o.t as number | undefined) ?? 100;
