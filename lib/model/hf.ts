@@ -245,7 +245,7 @@ export function loadSafetensorsCheckpoint(file: string, hfConfig?: Record<string
   const hasBias = Object.keys(ours).some((n) => n.endsWith('.bias'));
   const layers = Object.keys(ours).map((n) => /^transformer\.h\.(\d+)\./.exec(n)).filter((m) => m) as RegExpExecArray[];
   const inferred: Partial<GPTConfig> = {
-    nLayer: layers.length ? Math.max(...layers.map((m) => Number(m[1]))) + 1 : 0,
+    nLayer: layers.reduce((n, m) => Math.max(n, Number(m[1]) + 1), 0), // no spread: a header may hold 300k names
     nEmbd: ours['transformer.wte.weight']?.shape[1],
     vocabSize: ours['transformer.wte.weight']?.shape[0],
     blockSize: ours['transformer.wpe.weight']?.shape[0],
