@@ -90,7 +90,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   try {
     // ---- resume or fresh start ----------------------------------------------------------------------------------
-    const found = findResume(opts, outDir, (line) => progress.line(line));
+    const found = findResume(opts, outDir, (line) => console.error(line)); // a fallback is always said, --quiet or not
     if (found) {
       const { ck, dir: ckPath } = found;
       if (ck.state.step > run.maxSteps) {
@@ -199,7 +199,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         fs.renameSync(pendingCk.dir, aside);
         if (goodCk) setLatest(outDir, path.basename(goodCk.dir));
         else fs.rmSync(path.join(outDir, CHECKPOINTS_DIR, LATEST_FILE), { force: true });
-        moved = `; checkpoint ${path.basename(pendingCk.dir)} gives a non-finite loss and was moved to ${path.basename(aside)}`;
+        moved = `; checkpoint ${path.basename(pendingCk.dir)} gives a non-finite loss or gradient and was moved to ${path.basename(aside)}`;
         pendingCk = null;
         lastCheckpoint = goodCk?.dir ?? null;
       }
