@@ -4,7 +4,7 @@
 // (or row) number and skipped, or refused in strict mode; never scored.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { quote } from '../util/errors';
+import { quote, oneLine } from '../util/errors';
 import { Row, RowError, TaskName, TaskSpec } from './tasks';
 import { splitWikitextArticles } from './text';
 
@@ -211,7 +211,7 @@ async function* readRows(file: string): AsyncGenerator<RawRow> {
     try {
       rows = (await hp.parquetReadObjects({ file: buf, compressors })) as Row[];
     } catch (e) {
-      throw new Error(`${file}: not a readable parquet file (${(e as Error).message})`);
+      throw new Error(`${file}: not a readable parquet file (${oneLine((e as Error).message)})`);
     }
     for (let i = 0; i < rows.length; i++) yield { where: `${base} row ${i + 1}`, row: plain(rows[i]) };
     return;

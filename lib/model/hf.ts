@@ -23,7 +23,7 @@ import { Params, paramSpecs } from './params';
 import { HeaderEntry, Metadata, TensorEntry, TensorMap, readSafetensors, readSafetensorsHeader } from './safetensors';
 import { writeSafetensors } from './safetensors-write';
 import { writeFileAtomic } from '../util/fs';
-import { listProblems, quote, quoteName } from '../util/errors';
+import { listProblems, quote, quoteName, oneLine } from '../util/errors';
 import { assertFiniteTensors } from './finite';
 import { verifyRecordedChecksums } from './checksums';
 import { LAYOUT_KEY, LINEAR_WEIGHT, Layout, MASK_BUFFER, canonicalName, detectLayout, fromNanoGPTLayout, sameTensor, toNanoGPTLayout } from './nanogpt-names';
@@ -231,7 +231,7 @@ export function loadSafetensorsCheckpoint(file: string, hfConfig?: Record<string
     try {
       args = JSON.parse(header.metadata.model_args) as unknown;
     } catch (e) {
-      throw new Error(`${file}: metadata model_args is not valid JSON (${(e as Error).message})`);
+      throw new Error(`${file}: metadata model_args is not valid JSON (${oneLine((e as Error).message)})`);
     }
     given = fromNanoGPTModelArgs(args, file);
   }
@@ -328,7 +328,7 @@ export function loadHFFolder(dir: string, options: LoadOptions = {}): Checkpoint
     try {
       json = JSON.parse(fs.readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw new Error(`${cfgPath}: not valid JSON (${(e as Error).message})`);
+      throw new Error(`${cfgPath}: not valid JSON (${oneLine((e as Error).message)})`);
     }
   }
   return loadSafetensorsCheckpoint(weights, json, options);

@@ -9,7 +9,7 @@
 //   - reads tensor by tensor at file offsets (fs.readSync) into fresh, aligned buffers, optionally only some tensors.
 // Writing is ./safetensors-write.ts.
 import * as fs from 'node:fs';
-import { quote, quoteName } from '../util/errors';
+import { quote, quoteName, oneLine } from '../util/errors';
 
 /** Dtypes the reader accepts. F16/BF16 are decoded to F32, I64 to I32 (checked to fit). */
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U16' | 'U8';
@@ -115,7 +115,7 @@ export function parseHeader(headerBytes: Uint8Array, bufferSize: number, label: 
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${label}: safetensors header is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${label}: safetensors header is not valid JSON (${oneLine((e as Error).message)})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new Error(`${label}: safetensors header must be a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);

@@ -32,3 +32,9 @@ export function clipMessage(message: string, max = MAX_MESSAGE_CHARS): string {
 export function quoteName(name: string, max = 100): string {
   return name.length > max ? `'${name.slice(0, max)}…' (${name.length} chars)` : `'${name}'`;
 }
+
+/** A message from elsewhere (JSON.parse quotes the text around the error, newlines included) on one line. */
+export function oneLine(message: string, max = 300): string {
+  const s = message.replace(/\s*[\r\n]+\s*/g, ' ');
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
