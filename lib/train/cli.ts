@@ -152,7 +152,7 @@ function latestStep(out: string): number {
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, SPEC);
+  const a = parseArgs(argv.map((x) => (x === '-h' ? '--help' : x)), SPEC);
   if (a.options.help) {
     console.log(TRAIN_HELP);
     return 0;
