@@ -5,7 +5,7 @@
 //   paper-*                  the authors' nanoGPT/Sophia runs: no biases, vocab padded to 50304, attention logits
 //                            additionally scaled by 1/(layer_idx+1) (reference/paper.md §1.1, §11.2)
 //   tiny-*, lab-*            small models with the paper's options, for the `tiny` and `lab` scales
-import { listProblems, quote } from '../util/errors';
+import { listProblems, quote, quoteName } from '../util/errors';
 
 export interface GPTConfig {
   /** Number of transformer blocks. */
@@ -119,12 +119,12 @@ export function validateConfig(cfg: GPTConfig): void {
   if (typeof cfg.scaleAttnByInverseLayerIdx !== 'boolean') {
     problems.push(`scaleAttnByInverseLayerIdx must be true or false, got ${quote(cfg.scaleAttnByInverseLayerIdx)}`);
   }
-  if (typeof cfg.dropout !== 'number' || !(cfg.dropout >= 0 && cfg.dropout < 1)) problems.push(`dropout must be a number in [0, 1), got ${quote(cfg.dropout)}`);
+  if (typeof cfg.dropout !== 'number' || !(cfg.dropout >= 0 && cfg.dropout < 1)) problems.push(`dropout must be in [0, 1), got ${quote(cfg.dropout)}`);
   if (typeof cfg.layerNormEps !== 'number' || !(cfg.layerNormEps > 0 && cfg.layerNormEps < 1)) {
-    problems.push(`layerNormEps must be a number in (0, 1), got ${quote(cfg.layerNormEps)}`);
+    problems.push(`layerNormEps must be in (0, 1), got ${quote(cfg.layerNormEps)}`);
   }
   const known = new Set(Object.keys(GPT2_DEFAULTS).concat(['nLayer', 'nHead', 'nEmbd']));
-  for (const k of Object.keys(cfg)) if (!known.has(k)) problems.push(`unknown config field ${quote(k, 40)}`);
+  for (const k of Object.keys(cfg)) if (!known.has(k)) problems.push(`unknown config field ${quoteName(k, 40)}`);
   if (!problems.length) {
     const n = countParams(cfg);
     if (n > CONFIG_LIMITS.params) problems.push(`the model would have ${n.toExponential(2)} parameters, above the limit of ${CONFIG_LIMITS.params.toExponential(0)}`);

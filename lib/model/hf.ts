@@ -104,7 +104,7 @@ export function fromHFConfigJSON(json: Record<string, unknown>, label: string, n
     if (typeof v !== 'number') problems.push(`${key} must be a number, got ${quote(v)}`);
     return v as number;
   };
-  if (json.model_type !== undefined && json.model_type !== 'gpt2') problems.push(`model_type is ${quote(json.model_type)}, expected 'gpt2'`);
+  if (json.model_type !== undefined && json.model_type !== 'gpt2') problems.push(`model_type is ${typeof json.model_type === 'string' ? quoteName(json.model_type, 40) : quote(json.model_type)}, expected 'gpt2'`);
   // A string "true" must not silently read as false: every flag we read is a JSON boolean or absent.
   for (const k of BOOLEAN_FIELDS) {
     if (json[k] !== undefined && json[k] !== null && typeof json[k] !== 'boolean') problems.push(`${k} must be true or false, got ${quote(json[k])}`);
@@ -182,7 +182,7 @@ export function checkShapes(cfg: GPTConfig, tensors: Record<string, { shape: num
   }
   if (problems.length) {
     const c = `nLayer=${cfg.nLayer}, nHead=${cfg.nHead}, nEmbd=${cfg.nEmbd}, blockSize=${cfg.blockSize}, vocabSize=${cfg.vocabSize}, bias=${cfg.bias}`;
-    throw new Error(`${label}: weights do not match the config (${c}): ${listProblems(problems)}`);
+    throw new Error(`${label}: weights do not match the config (${c}): ${listProblems(problems, 30)}`);
   }
 }
 

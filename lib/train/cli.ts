@@ -12,7 +12,7 @@ import { ensureDataset, openDataset } from '../data/dataset';
 import { parseArgs, ArgSpec } from '../cli/args';
 import { RUN_CONFIG } from './history';
 import { RunConfig, TrainOptions } from './options';
-import { STATE_FILE, latestCheckpoint } from './checkpoint';
+import { CHECKPOINTS_DIR, LATEST_FILE, STATE_FILE, latestCheckpoint } from './checkpoint';
 import { readJsonFile } from '../model/checksums';
 import { quote } from '../util/errors';
 import { train } from './trainer';
@@ -59,9 +59,18 @@ function savedRun(out: string): RunConfig | undefined {
   if (!latest) return undefined;
   // The run config of the checkpoint itself (state.json), else the run directory's config.json.
   const stateFile = path.join(latest, STATE_FILE);
-  const file = fs.existsSync(stateFile) ? stateFile : path.join(out, RUN_CONFIG);
+  let file = fs.existsSync(stateFile) ? stateFile : path.join(out, RUN_CONFIG);
   if (!fs.existsSync(file)) return undefined;
-  const json = readJsonFile(file, 'the run config');
+  let json: unknown;
+  try {
+    json = readJsonFile(file, 'the run config');
+  } catch (e) {
+    // The newest checkpoint may be the corrupt one the trainer skips (a lost `latest`): the run's config.json then.
+    const runFile = path.join(out, RUN_CONFIG);
+    if (file !== stateFile || !fs.existsSync(runFile) || fs.existsSync(path.join(out, CHECKPOINTS_DIR, LATEST_FILE))) throw e;
+    file = runFile;
+    json = readJsonFile(file, 'the run config');
+  }
   const run = file === stateFile && typeof json === 'object' && json !== null ? (json as { run?: unknown }).run : json;
   const r = run as Partial<RunConfig> | null;
   if (typeof r !== 'object' || r === null || typeof r.model !== 'object' || r.model === null || typeof r.data !== 'object' || r.data === null) {

@@ -103,6 +103,12 @@ test('case 3: --steps below the checkpoint step is refused (CLI and train()); no
       await assert.rejects(train(options(p, dir, { maxSteps: 2000, resume: true })), re);
     }
     fs.writeFileSync(state, orig);
+
+    // Pruning (keep 1) never removes the checkpoint a run resumed from before a newer one is known good: when the
+    // step-5 checkpoint is written, step 4 is still there; once step 5's loss is finite, step 4 goes.
+    const seen: string[][] = [];
+    await train(options(p, dir, { maxSteps: 6, schedule: { lr: 3e-3, decayIters: 4 }, resume: true, keepCheckpoints: 1, onCheckpoint: () => seen.push(listCheckpoints(path.join(dir, CHECKPOINTS_DIR))) }));
+    assert.deepEqual(seen, [['step-00000004', 'step-00000005'], ['step-00000006']]);
   } finally {
     disposeParams(p);
   }
