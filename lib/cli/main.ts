@@ -9,6 +9,7 @@ import { prepareCommand } from '../data/cli';
 import { evalCommand } from '../eval/cli';
 import { rankCommand } from '../metrics/cli';
 import { trainCommand } from '../train/cli';
+import { clipMessage, quoteName } from '../util/errors';
 
 const HELP = `inheritune-lab: reproduce "When Attention Collapses" (Inheritune) in TypeScript.
 
@@ -35,6 +36,18 @@ Commands:
 Environment: INHERITUNE_SCALE (default lab), INHERITUNE_BACKEND (node-gpu|node|wasm|cpu), INHERITUNE_DATA.`;
 
 type Command = (argv: string[]) => Promise<number>;
+
+// Usage of the commands that have no --help of their own (prepare, train, eval and rank print theirs).
+const USAGE: Record<string, string> = {
+  notebooks: `usage: notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
+  execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/`,
+  backend: `usage: backend [--backend NAME]
+  print which TensorFlow.js backend runs here (node-gpu | node | wasm | cpu) and why`,
+  kernel: `usage: kernel install
+  (re)write the project's Jupyter kernel spec under .jupyter/`,
+  'strip-notebooks': `usage: strip-notebooks
+  remove outputs from notebooks/*.ipynb before committing`,
+};
 
 const scaleSpec: ArgSpec = { scale: { type: 'string', choices: [...SCALES] } };
 
@@ -87,8 +100,12 @@ export async function main(argv: string[]): Promise<number> {
   if (!cmd || cmd === '--help' || cmd === '-h') return COMMANDS.help([]);
   const fn = COMMANDS[cmd];
   if (!fn) {
-    console.error(`unknown command '${cmd}'. Commands: ${Object.keys(COMMANDS).join(', ')}`);
+    console.error(`unknown command ${quoteName(cmd, 40)}. Commands: ${Object.keys(COMMANDS).join(', ')}`);
     return 2;
+  }
+  if (cmd === 'help' || (USAGE[cmd] !== undefined && (rest.includes('--help') || rest.includes('-h')))) {
+    console.log(cmd === 'help' ? HELP : USAGE[cmd]);
+    return 0;
   }
   return fn(rest);
 }
@@ -97,7 +114,8 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: Error) => {
-      console.error(`error: ${err.message}`);
+      // Bounded: a hostile input must not print megabytes (every loader bounds its messages; this is the backstop).
+      console.error(`error: ${clipMessage(String(err?.message ?? err))}`);
       process.exit(1);
     },
   );

@@ -118,17 +118,89 @@ export function parseNpyHeader(buf: Buffer, file = '.npy'): { dataOffset: number
   }
   if (buf.length < start + headerLen) throw new Error(`${file}: .npy header (${headerLen} bytes) is truncated`);
   const text = buf.subarray(start, start + headerLen).toString(major === 3 ? 'utf8' : 'latin1');
-  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text)?.[1];
-  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)?.[1];
-  const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw new Error(`${file}: cannot parse the .npy header ${JSON.stringify(text.trim())}; expected descr, fortran_order and shape`);
+  const dict = parseNpyDict(text, file);
+  const descr = dict.get('descr');
+  const fortran = dict.get('fortran_order');
+  const shape = dict.get('shape');
+  if (descr !== '<u2' && descr !== '|u2') throw new Error(`${file}: .npy dtype '${clip(String(descr))}'; expected '<u2' (uint16 GPT-2 tokens)`);
+  if (fortran !== false) throw new Error(`${file}: .npy has fortran_order ${fortran === true ? 'True' : clip(String(fortran))}; expected False`);
+  if (!Array.isArray(shape) || shape.length !== 1) throw new Error(`${file}: .npy shape (${Array.isArray(shape) ? shape.join(', ') : clip(String(shape))}); expected a 1-D array (N,)`);
+  if (!Number.isSafeInteger(shape[0])) throw new Error(`${file}: .npy shape (${shape[0]},) is too large`);
+  return { dataOffset: start + headerLen, numTokens: shape[0], version: major };
+}
+
+function clip(s: string, max = 60): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+type NpyValue = string | boolean | number[];
+
+/**
+ * Parses the header dict as numpy's own reader (ast.literal_eval, then an exact key check) accepts it:
+ * {'descr': <str>, 'fortran_order': True|False, 'shape': (<int>, ...)} with exactly these three keys, each once,
+ * then optional padding spaces and a newline. Regular expressions over the text would accept a duplicated key or a
+ * 'descr' hidden inside another value.
+ */
+export function parseNpyDict(text: string, file = '.npy'): Map<string, NpyValue> {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new Error(`${file}: cannot parse the .npy header at character ${i} (${what}); expected {'descr': '<u2', 'fortran_order': False, 'shape': (N,)}; header starts ${JSON.stringify(clip(text, 80))}`);
+  };
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+  };
+  const str = (): string => {
+    const q = text[i];
+    if (q !== "'" && q !== '"') fail('expected a quoted string');
+    const end = text.indexOf(q, i + 1);
+    if (end < 0) fail('unterminated string');
+    const v = text.slice(i + 1, end);
+    if (v.includes('\\')) fail('escapes are not supported');
+    i = end + 1;
+    return v;
+  };
+  const out = new Map<string, NpyValue>();
+  ws();
+  if (text[i++] !== '{') fail("expected '{'");
+  for (;;) {
+    ws();
+    if (text[i] === '}') break;
+    const key = str();
+    if (key !== 'descr' && key !== 'fortran_order' && key !== 'shape') fail(`unexpected key ${JSON.stringify(clip(key))}`);
+    if (out.has(key)) fail(`key '${key}' appears twice`);
+    ws();
+    if (text[i++] !== ':') fail("expected ':'");
+    ws();
+    let v: NpyValue;
+    if (text.startsWith('True', i)) { v = true; i += 4; }
+    else if (text.startsWith('False', i)) { v = false; i += 5; }
+    else if (text[i] === '(') {
+      i++;
+      const dims: number[] = [];
+      for (;;) {
+        ws();
+        if (text[i] === ')') { i++; break; }
+        const m = /^\d{1,16}L?/.exec(text.slice(i, i + 20));
+        if (!m) fail('expected a dimension (a non-negative integer)');
+        dims.push(parseInt((m as RegExpExecArray)[0], 10));
+        i += (m as RegExpExecArray)[0].length;
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] !== ')') fail("expected ',' or ')' in the shape");
+        if (dims.length > 32) fail('more than 32 dimensions');
+      }
+      v = dims;
+    } else v = str();
+    if ((key === 'shape') !== Array.isArray(v) || (key === 'fortran_order') !== (typeof v === 'boolean')) fail(`wrong type of value for '${key}'`);
+    out.set(key, v);
+    ws();
+    if (text[i] === ',') { i++; continue; }
+    if (text[i] !== '}') fail("expected ',' or '}'");
   }
-  if (descr !== '<u2' && descr !== '|u2') throw new Error(`${file}: .npy dtype '${descr}'; expected '<u2' (uint16 GPT-2 tokens)`);
-  if (fortran !== 'False') throw new Error(`${file}: .npy has fortran_order True; expected False`);
-  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (dims.length !== 1 || !/^\d+L?$/.test(dims[0])) throw new Error(`${file}: .npy shape (${shapeText}); expected a 1-D array (N,)`);
-  return { dataOffset: start + headerLen, numTokens: parseInt(dims[0], 10), version: major };
+  i++;
+  if (!/^[ \t]*\n?[ \t\0]*$/.test(text.slice(i))) fail('unexpected text after the dict');
+  for (const k of ['descr', 'fortran_order', 'shape']) if (!out.has(k)) fail(`missing key '${k}'`);
+  return out;
 }
 
 /** A NumPy v1.0 header for a 1-D '<u2' array of n elements, padded so the data starts at a multiple of 64 bytes. */

@@ -1,6 +1,7 @@
 // Text sources for preparation: parquet with a `text` column (FineWeb / FineWeb-Edu schema), JSONL / JSON with a
 // `text` field, and plain .txt (one document per file). Each yields documents {name, text} one at a time; parquet is
 // read one row group at a time through a file-backed AsyncBuffer, so a 2 GB parquet file is never held in memory.
+import { oneLine } from '../util/errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -101,7 +102,7 @@ export async function* readParquetDocuments(file: string, opts: TextReadOptions 
     try {
       meta = await hp.parquetMetadataAsync(buf);
     } catch (e) {
-      throw new Error(`${file}: not a readable parquet file (${(e as Error).message})`);
+      throw new Error(`${file}: not a readable parquet file (${oneLine((e as Error).message)})`);
     }
     const cols = columnNames(meta);
     if (!cols.includes(field)) throw new Error(`${file}: parquet file has no '${field}' column (columns: ${cols.join(', ')})`);
@@ -164,7 +165,7 @@ export async function* readJsonDocuments(file: string, opts: TextReadOptions = {
     try {
       obj = JSON.parse(raw);
     } catch (e) {
-      throw new Error(`${file}:${line}: invalid JSON (${(e as Error).message})`);
+      throw new Error(`${file}:${line}: invalid JSON (${oneLine((e as Error).message)})`);
     }
     const d = fromObject(obj, `${base}:${line}`);
     if (d) yield d;

@@ -46,6 +46,7 @@ export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [optio
   --no-samples        do not write per-sample logs
   --compare PREFIX    paper rows to show: table1, table7, table1-medium, ... (default: all)
   --backend NAME      node-gpu | node | wasm | cpu
+  --allow-non-finite  load weights with NaN/Inf values (refused by default; non-finite scores still stop the task)
   -h, --help          this help`;
 
 const TASK_SETS: Record<string, string[]> = {
@@ -79,14 +80,14 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
     'batch-size': { type: 'number' }, 'max-length': { type: 'number' }, out: { type: 'string' }, 'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' }, strict: { type: 'boolean' }, 'no-samples': { type: 'boolean' }, compare: { type: 'string' },
     backend: { type: 'string' }, harness: { type: 'string' }, num_fewshot: { type: 'number' }, bootstrap_iters: { type: 'number' },
-    acc_bytes: { type: 'boolean' },
+    acc_bytes: { type: 'boolean' }, 'allow-non-finite': { type: 'boolean' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${EVAL_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${EVAL_HELP}`);
   if (!o.tasks) throw new Error(`--tasks is required\n${EVAL_HELP}`);
   const modelPath = path.resolve(String(o.model));
-  const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
+  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite: o['allow-non-finite'] === true }); // the weights do not need the backend: a bad path fails before anything starts
   const tasks = parseTaskList(String(o.tasks));
   const harness = o.harness === undefined ? DEFAULT_HARNESS : parseHarnessVersion(String(o.harness));
   const paperRows = o.compare ? paperRowsMatching(String(o.compare)) : undefined;

@@ -4,7 +4,7 @@
 // (or row) number and skipped, or refused in strict mode; never scored.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
+import { quote, oneLine } from '../util/errors';
 import { Row, RowError, TaskName, TaskSpec } from './tasks';
 import { splitWikitextArticles } from './text';
 
@@ -160,12 +160,59 @@ function plain(v: unknown): unknown {
 
 type RawRow = { where: string; row?: unknown; error?: string };
 
+/** Task rows are flat (a few lists of strings); a 50k-deep value would overflow the stack of every recursive reader. */
+const MAX_ROW_DEPTH = 32;
+
+/** True when `v` nests objects/arrays deeper than `limit` (iterative: safe on any depth). */
+function tooDeep(v: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop() as [unknown, number];
+    if (x === null || typeof x !== 'object') continue;
+    if (d >= limit) return true;
+    for (const y of Object.values(x as Record<string, unknown>)) stack.push([y, d + 1]);
+  }
+  return false;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A file's text, refusing invalid UTF-8 (a silent U+FFFD would change prompts and answers without a word). */
+function readUtf8(file: string): string {
+  return decodeUtf8(fs.readFileSync(file), file);
+}
+
+function decodeUtf8(bytes: Uint8Array, where: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new RowError(`${where}: not valid UTF-8`);
+  }
+}
+
+/** Lines of a file as raw bytes (split on \n, a trailing \r dropped), streamed in 1 MB reads. */
+async function* byteLines(file: string): AsyncGenerator<Buffer> {
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    let buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    let start = 0;
+    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+      const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+      yield buf.subarray(start, end);
+      start = nl + 1;
+    }
+    rest = Buffer.from(buf.subarray(start));
+    buf = rest;
+  }
+  if (rest.length) yield rest[rest.length - 1] === 13 ? rest.subarray(0, rest.length - 1) : rest;
+}
+
 function firstNonSpace(file: string): string {
   const fd = fs.openSync(file, 'r');
   try {
     const buf = Buffer.alloc(256);
     const n = fs.readSync(fd, buf, 0, 256, 0);
-    return buf.subarray(0, n).toString('utf8').trimStart().charAt(0);
+    return buf.subarray(0, n).toString('latin1').trimStart().charAt(0);
   } finally {
     fs.closeSync(fd);
   }
@@ -183,7 +230,7 @@ async function* readRows(file: string): AsyncGenerator<RawRow> {
     try {
       rows = (await hp.parquetReadObjects({ file: buf, compressors })) as Row[];
     } catch (e) {
-      throw new Error(`${file}: not a readable parquet file (${(e as Error).message})`);
+      throw new Error(`${file}: not a readable parquet file (${oneLine((e as Error).message)})`);
     }
     for (let i = 0; i < rows.length; i++) yield { where: `${base} row ${i + 1}`, row: plain(rows[i]) };
     return;
@@ -191,24 +238,30 @@ async function* readRows(file: string): AsyncGenerator<RawRow> {
   if (file.endsWith('.json') && firstNonSpace(file) === '[') {
     let arr: unknown;
     try {
-      arr = JSON.parse(fs.readFileSync(file, 'utf8'));
+      arr = JSON.parse(readUtf8(file));
     } catch (e) {
-      throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+      throw new Error(e instanceof RowError ? e.message : `${file}: not valid JSON (${quote((e as Error).message, 200)})`);
     }
     const a = arr as unknown[];
     for (let i = 0; i < a.length; i++) yield { where: `${base} row ${i + 1}`, row: a[i] };
     return;
   }
   // JSON lines (.jsonl, and .json as datasets' to_json writes it).
-  const rl = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
-  for await (const text of rl) {
+  for await (const bytes of byteLines(file)) {
     line++;
+    let text: string;
+    try {
+      text = UTF8.decode(bytes);
+    } catch {
+      yield { where: `${base}:${line}`, error: 'not valid UTF-8' };
+      continue;
+    }
     if (!text.trim()) continue;
     try {
       yield { where: `${base}:${line}`, row: JSON.parse(text) };
     } catch (e) {
-      yield { where: `${base}:${line}`, error: `not valid JSON (${(e as Error).message})` };
+      yield { where: `${base}:${line}`, error: `not valid JSON (${quote((e as Error).message, 200)})` };
     }
   }
 }
@@ -217,7 +270,7 @@ async function* readRows(file: string): AsyncGenerator<RawRow> {
 function piqaLabels(file: string): string[] | undefined {
   const lst = file.replace(/\.jsonl$/, '-labels.lst');
   if (lst === file || !fs.existsSync(lst)) return undefined;
-  const lines = fs.readFileSync(lst, 'utf8').split(/\r?\n/);
+  const lines = readUtf8(lst).split(/\r?\n/);
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
@@ -241,7 +294,8 @@ export async function loadTaskData(task: TaskSpec, opts: LoadOptions): Promise<L
   const accept = (where: string, row: unknown): void => {
     const index = out.rows++;
     try {
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new RowError(`expected a JSON object, got ${JSON.stringify(row)}`);
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new RowError(`expected a JSON object, got ${quote(row)}`);
+      if (tooDeep(row, MAX_ROW_DEPTH)) throw new RowError(`values nested deeper than ${MAX_ROW_DEPTH} levels; no task row is`);
       out.docs.push({ doc: task.toDoc(row as Row), where, index });
     } catch (e) {
       if (!(e instanceof RowError)) throw e;
@@ -250,7 +304,7 @@ export async function loadTaskData(task: TaskSpec, opts: LoadOptions): Promise<L
   };
   for (const file of files) {
     if (task.name === 'wikitext' && file.endsWith('.raw')) {
-      for (const a of splitWikitextArticles(fs.readFileSync(file, 'utf8'))) accept(`${path.basename(file)}:${a.line}`, { page: a.page });
+      for (const a of splitWikitextArticles(readUtf8(file))) accept(`${path.basename(file)}:${a.line}`, { page: a.page });
       continue;
     }
     const labels = task.name === 'piqa' ? piqaLabels(file) : undefined;

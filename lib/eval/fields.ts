@@ -1,5 +1,6 @@
 // Row field checks shared by the task specs: each says exactly what is wrong with a bad row (RowError).
 import type { Row } from './tasks';
+import { quote } from '../util/errors';
 
 /** A row that cannot be scored: missing field, wrong type, answer out of range. */
 export class RowError extends Error {}
@@ -11,13 +12,13 @@ export function field(row: Row, key: string): unknown {
 
 export function str(row: Row, key: string): string {
   const v = field(row, key);
-  if (typeof v !== 'string') throw new RowError(`field '${key}' must be a string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') throw new RowError(`field '${key}' must be a string, got ${quote(v)}`);
   return v;
 }
 
 export function strList(v: unknown, key: string): string[] {
   if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) {
-    throw new RowError(`field '${key}' must be a non-empty list of strings, got ${JSON.stringify(v)}`);
+    throw new RowError(`field '${key}' must be a non-empty list of strings, got ${quote(v)}`);
   }
   return v as string[];
 }
@@ -26,7 +27,7 @@ export function strList(v: unknown, key: string): string[] {
 export function index(v: unknown, n: number, key: string): number {
   const k = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(k) || k < 0 || k >= n) {
-    throw new RowError(`'${key}' is ${JSON.stringify(typeof v === 'bigint' ? Number(v) : v)}; expected an integer in [0, ${n})`);
+    throw new RowError(`'${key}' is ${quote(typeof v === 'bigint' ? Number(v) : v)}; expected an integer in [0, ${n})`);
   }
   return k;
 }

@@ -115,6 +115,7 @@ export async function runTask(spec: TaskSpec, docs: DocRecord[], scorer: Scorer,
   }
   const ll = pairs.length ? await scorer.loglikelihood(pairs, h) : [];
   const rolling = texts.length ? await scorer.loglikelihoodRolling(texts) : [];
+  refuseNonFinite(spec.name, docs, insts, ll, rolling);
   let p = 0;
   let t = 0;
   const items: Array<Record<string, MetricItem>> = [];
@@ -138,6 +139,26 @@ export async function runTask(spec: TaskSpec, docs: DocRecord[], scorer: Scorer,
     result[`${ms.metric}_stderr,none`] = a.stderr;
   }
   return { task: spec.name, result, samples, items };
+}
+
+/**
+ * A NaN log-likelihood compares false with everything, so accuracy would come out as a plausible number (0.5000)
+ * with exit code 0: refuse the task instead, naming the first doc and how many scores are bad.
+ */
+function refuseNonFinite(task: string, docs: DocRecord[], instances: Instance[], ll: LoglikResult[], rolling: number[]): void {
+  const bad = ll.filter((r) => !Number.isFinite(r.ll)).length + rolling.filter((x) => !Number.isFinite(x)).length;
+  if (!bad) return;
+  let p = 0;
+  let t = 0;
+  let first = -1;
+  for (let i = 0; i < instances.length && first < 0; i++) {
+    const inst = instances[i];
+    const vals = inst.type === 'loglikelihood_rolling' ? [rolling[t++]] : ll.slice(p, (p += inst.type === 'multiple_choice' ? inst.requests.length : 1)).map((r) => r.ll);
+    if (vals.some((v) => !Number.isFinite(v))) first = i;
+  }
+  const where = first >= 0 ? ` (first: doc ${first}, ${docs[first].where})` : '';
+  throw new Error(`${task}: ${bad} of ${ll.length + rolling.length} log-likelihoods are not finite${where}; ` +
+    'the model computes NaN or Inf (non-finite weights?), so no result is reported');
 }
 
 function gitHash(): string | null {

@@ -6,6 +6,7 @@
 // mapped exactly to Hub field names) and says exactly what is wrong with a bad one (RowError).
 import { hellaswagQuery, hellaswagPreprocess, pyLstrip, pyStrip, pySplitWhitespaceCount, utf8Length, wikitextDetokenize } from './text';
 import { RowError, field, index, str, strList } from './fields';
+import { quote } from '../util/errors';
 
 export const TASK_NAMES = ['arc_easy', 'piqa', 'sciq', 'hellaswag', 'lambada_openai', 'winogrande', 'boolq', 'wikitext'] as const;
 /** The other members of the harness's ai2_arc and lambada tags (not in the paper's tables). */
@@ -247,7 +248,7 @@ const lambadaOpenai: TaskSpec = {
     // split(' ') on single spaces exactly, as Python's str.split(' '). v0.3's text.rsplit(" ", 1) gives the same
     // context and word, but fails on a text without a space, where v0.4 scores the whole text after an empty context.
     const text = doc.text as string;
-    if (h === '0.3' && !text.includes(' ')) throw new RowError(`v0.3 cannot split a text without a space: ${JSON.stringify(text)}`);
+    if (h === '0.3' && !text.includes(' ')) throw new RowError(`v0.3 cannot split a text without a space: ${quote(text)}`);
     const words = text.split(' ');
     const target = ` ${words[words.length - 1]}`;
     return { type: 'loglikelihood', request: [words.slice(0, -1).join(' '), target], target };
@@ -275,9 +276,9 @@ const winogrande: TaskSpec = {
   schema: '{"sentence": str with one "_", "option1": str, "option2": str, "answer": "1" | "2"}',
   toDoc(row) {
     const sentence = str(row, 'sentence');
-    if (!sentence.includes('_')) throw new RowError(`sentence has no '_' blank: ${JSON.stringify(sentence)}`);
+    if (!sentence.includes('_')) throw new RowError(`sentence has no '_' blank: ${quote(sentence)}`);
     const a = field(row, 'answer');
-    if (a !== '1' && a !== '2' && a !== 1 && a !== 2) throw new RowError(`'answer' is ${JSON.stringify(a)}; expected "1" or "2"`);
+    if (a !== '1' && a !== '2' && a !== 1 && a !== 2) throw new RowError(`'answer' is ${quote(a)}; expected "1" or "2"`);
     return { sentence, option1: str(row, 'option1'), option2: str(row, 'option2'), answer: String(a) };
   },
   instance(doc) {
@@ -311,7 +312,7 @@ const boolq: TaskSpec = {
     if (row.label === undefined && 'answer' in row) {
       // Raw BoolQ (dev.jsonl: question, title, answer, passage). The Hub's super_glue rows (and SuperGLUE's
       // val.jsonl) hold the passage as "<title> -- <passage>"; without a title the row cannot be mapped exactly.
-      if (typeof row.answer !== 'boolean') throw new RowError(`raw BoolQ 'answer' must be true or false, got ${JSON.stringify(row.answer)}`);
+      if (typeof row.answer !== 'boolean') throw new RowError(`raw BoolQ 'answer' must be true or false, got ${quote(row.answer)}`);
       if (typeof row.title !== 'string') throw new RowError(`raw BoolQ row has no 'title': its passage cannot be rebuilt as the harness's "<title> -- <passage>"`);
       label = row.answer ? 1 : 0;
       passage = `${row.title} -- ${passage}`;

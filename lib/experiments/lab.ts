@@ -18,7 +18,7 @@ import { DistillOptions } from '../train/distill';
 import { readCheckpoint, latestCheckpoint } from '../train/checkpoint';
 import { Scale, byScale, currentScale } from '../scale';
 import { repoRoot } from '../notebook/kernel';
-import { pidAlive } from '../util/fs';
+import { lockRunDir } from '../util/run-lock';
 
 export interface LabSetup {
   scale: Scale;
@@ -151,30 +151,11 @@ function setAsideIfRecipeChanged(dir: string, recipe: unknown): void {
 /**
  * One process trains a run at a time: two notebooks started together (or a notebook and the CLI) would otherwise
  * resume the same run directory concurrently. The second waits, then finds the run finished and reuses it.
- * A lock left by a dead process is taken over.
+ * A lock left by a dead process is taken over (lib/util/run-lock, the same lock the `train` CLI takes).
  */
-async function lockRun(dir: string): Promise<() => void> {
-  fs.mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, '.lock');
-  let announced = false;
-  for (;;) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(lock, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(fs.readFileSync(lock, 'utf8'));
-      if (pid === process.pid || !pidAlive(pid)) { // our own pid: a leftover of an interrupted cell
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
-      if (!announced) console.log(`waiting for process ${pid}, which is training ${dir}`);
-      announced = true;
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
+function lockRun(dir: string): Promise<() => void> {
+  return lockRunDir(dir, { wait: true });
 }
-
 
 /**
  * The scale's reference model, trained from scratch once (results/lab/<scale>/reference) and loaded from its final

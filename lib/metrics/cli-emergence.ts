@@ -41,12 +41,15 @@ export interface RunDirOptions {
   outDir: string;
   backend?: string;
   log: (s: string) => void;
+  /** Load checkpoints whose weights hold NaN/Inf (refused by default). */
+  allowNonFinite?: boolean;
 }
 
 /** Profiles every checkpoint; prints MaxRank and sink rate by step, and when each layer turned lazy. */
 export async function profileRunDir(o: RunDirOptions): Promise<number> {
   const cks = runCheckpoints(o.runDir);
-  const first = loadModelPath(cks[0].dir);
+  const load = (dir: string) => loadModelPath(dir, '--model', { allowNonFinite: o.allowNonFinite });
+  const first = load(cks[0].dir);
   if (o.T > first.config.blockSize) throw new Error(`--t ${o.T} exceeds the model's context (${first.config.blockSize})`);
   const backend = await initBackend({ backend: o.backend });
   const val = openDataset(o.info, 'val', 'auto', o.windows);
@@ -56,7 +59,7 @@ export async function profileRunDir(o: RunDirOptions): Promise<number> {
     o.log(`rank: ${cks.length} checkpoints of ${o.runDir} (steps ${cks[0].step}..${cks[cks.length - 1].step}) on ${backend.name}; ` +
       `${o.N} windows of ${o.T} tokens from ${o.info.name} val, seed ${o.seed}`);
     for (const ck of cks) {
-      const loaded = ck === cks[0] ? first : loadModelPath(ck.dir);
+      const loaded = ck === cks[0] ? first : load(ck.dir);
       const params = tensorsToParams(loaded.tensors, false);
       try {
         const p = await probeModel(params, loaded.config, windows, ck.step);

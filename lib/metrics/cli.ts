@@ -44,6 +44,7 @@ block influence, angular distance, and the loss increase when the layer's attent
   --causal-windows K  windows of the layer-skip losses (default 20; 0 = off; 2 forwards per layer each)
   --out DIR        tables and figures (default results/rank/<model name>-<data name>)
   --backend NAME   node-gpu | node | wasm | cpu
+  --allow-non-finite  load weights with NaN/Inf values (refused by default; the protocol still refuses NaN patterns)
   -h, --help       this help`;
 
 /** Runs the command; resolves to the exit code. `log` receives progress and the report. */
@@ -54,13 +55,14 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   }
   const a = parseArgs(argv, {
     model: { type: 'string' }, data: { type: 'string' }, n: { type: 'number' }, t: { type: 'number' },
-    seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' },
+    seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' }, 'allow-non-finite': { type: 'boolean' },
     windows: { type: 'string', choices: ['any', 'bos'] }, 'causal-windows': { type: 'number' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${RANK_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${RANK_HELP}`);
   const modelPath = path.resolve(String(o.model));
+  const allowNonFinite = o['allow-non-finite'] === true;
   const N = (o.n as number | undefined) ?? 100;
   const T = (o.t as number | undefined) ?? 100;
   const seed = (o.seed as number | undefined) ?? 2024;
@@ -72,9 +74,9 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   const windowMode = o.windows as WindowMode | undefined;
   if (isRunDir(modelPath)) {
     const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'rank', `${path.basename(modelPath)}-${info.name}-emergence`));
-    return profileRunDir({ runDir: modelPath, info, N, T, seed, windows: windowMode, outDir, backend: o.backend as string | undefined, log });
+    return profileRunDir({ runDir: modelPath, info, N, T, seed, windows: windowMode, outDir, backend: o.backend as string | undefined, log, allowNonFinite });
   }
-  const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
+  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite }); // the weights do not need the backend: a bad path fails before anything starts
   const cfg = ckpt.config;
   if (T > cfg.blockSize) throw new Error(`--t ${T} exceeds the model's context (${cfg.blockSize})`);
   const modelName = path.basename(modelPath).replace(/\.safetensors$/, '');

@@ -5,6 +5,7 @@
 //   paper-*                  the authors' nanoGPT/Sophia runs: no biases, vocab padded to 50304, attention logits
 //                            additionally scaled by 1/(layer_idx+1) (reference/paper.md §1.1, §11.2)
 //   tiny-*, lab-*            small models with the paper's options, for the `tiny` and `lab` scales
+import { listProblems, quote, quoteName } from '../util/errors';
 
 export interface GPTConfig {
   /** Number of transformer blocks. */
@@ -86,26 +87,49 @@ export function makeConfig(base: PresetName | string | GPTConfig, overrides: Par
   return Object.freeze(cfg);
 }
 
-/** Throws an Error listing every problem with a config. */
+/**
+ * Upper bounds checked before anything is allocated: a hostile config.json ("n_layer": 10000000) must be refused
+ * with a message, not run the process out of memory. Far above every real GPT-2 (XL: 48 layers, 25 heads, width
+ * 1600, context 1024, vocab 50257; the largest open models have ~1e11 parameters) and the lab's 4 GB wasm heap.
+ */
+export const CONFIG_LIMITS = {
+  nLayer: 1024,
+  nHead: 1024,
+  nEmbd: 65536,
+  blockSize: 1 << 20,
+  vocabSize: 1 << 22,
+  /** Parameters (countParams). */
+  params: 2e11,
+} as const;
+
+/** Throws an Error listing every problem with a config (types, ranges and the CONFIG_LIMITS bounds). */
 export function validateConfig(cfg: GPTConfig): void {
   const problems: string[] = [];
-  const posInt = (k: keyof GPTConfig) => {
+  if (typeof cfg !== 'object' || cfg === null) throw new Error(`invalid GPT config: expected an object, got ${quote(cfg)}`);
+  const posInt = (k: 'nLayer' | 'nHead' | 'nEmbd' | 'blockSize' | 'vocabSize') => {
     const v = cfg[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problems.push(`${k} must be a positive integer, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problems.push(`${k} must be a positive integer, got ${quote(v)}`);
+    else if (v > CONFIG_LIMITS[k]) problems.push(`${k} is ${v}, above the limit of ${CONFIG_LIMITS[k]}`);
   };
   (['nLayer', 'nHead', 'nEmbd', 'blockSize', 'vocabSize'] as const).forEach(posInt);
   if (Number.isInteger(cfg.nEmbd) && Number.isInteger(cfg.nHead) && cfg.nHead > 0 && cfg.nEmbd % cfg.nHead !== 0) {
     problems.push(`nEmbd (${cfg.nEmbd}) must be divisible by nHead (${cfg.nHead})`);
   }
-  if (typeof cfg.bias !== 'boolean') problems.push(`bias must be true or false, got ${String(cfg.bias)}`);
+  if (typeof cfg.bias !== 'boolean') problems.push(`bias must be true or false, got ${quote(cfg.bias)}`);
   if (typeof cfg.scaleAttnByInverseLayerIdx !== 'boolean') {
-    problems.push(`scaleAttnByInverseLayerIdx must be true or false, got ${String(cfg.scaleAttnByInverseLayerIdx)}`);
+    problems.push(`scaleAttnByInverseLayerIdx must be true or false, got ${quote(cfg.scaleAttnByInverseLayerIdx)}`);
   }
-  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) problems.push(`dropout must be in [0, 1), got ${String(cfg.dropout)}`);
-  if (!(cfg.layerNormEps > 0)) problems.push(`layerNormEps must be > 0, got ${String(cfg.layerNormEps)}`);
+  if (typeof cfg.dropout !== 'number' || !(cfg.dropout >= 0 && cfg.dropout < 1)) problems.push(`dropout must be in [0, 1), got ${quote(cfg.dropout)}`);
+  if (typeof cfg.layerNormEps !== 'number' || !(cfg.layerNormEps > 0 && cfg.layerNormEps < 1)) {
+    problems.push(`layerNormEps must be in (0, 1), got ${quote(cfg.layerNormEps)}`);
+  }
   const known = new Set(Object.keys(GPT2_DEFAULTS).concat(['nLayer', 'nHead', 'nEmbd']));
-  for (const k of Object.keys(cfg)) if (!known.has(k)) problems.push(`unknown config field '${k}'`);
-  if (problems.length) throw new Error(`invalid GPT config: ${problems.join('; ')}`);
+  for (const k of Object.keys(cfg)) if (!known.has(k)) problems.push(`unknown config field ${quoteName(k, 40)}`);
+  if (!problems.length) {
+    const n = countParams(cfg);
+    if (n > CONFIG_LIMITS.params) problems.push(`the model would have ${n.toExponential(2)} parameters, above the limit of ${CONFIG_LIMITS.params.toExponential(0)}`);
+  }
+  if (problems.length) throw new Error(`invalid GPT config: ${listProblems(problems)}`);
 }
 
 /** Head size hs = C / nh. */

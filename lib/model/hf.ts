@@ -23,6 +23,9 @@ import { Params, paramSpecs } from './params';
 import { HeaderEntry, Metadata, TensorEntry, TensorMap, readSafetensors, readSafetensorsHeader } from './safetensors';
 import { writeSafetensors } from './safetensors-write';
 import { writeFileAtomic } from '../util/fs';
+import { listProblems, quote, quoteName, oneLine } from '../util/errors';
+import { assertFiniteTensors } from './finite';
+import { verifyRecordedChecksums } from './checksums';
 import { LAYOUT_KEY, LINEAR_WEIGHT, Layout, MASK_BUFFER, canonicalName, detectLayout, fromNanoGPTLayout, sameTensor, toNanoGPTLayout } from './nanogpt-names';
 
 export const HF_CONFIG_FILE = 'config.json';
@@ -45,6 +48,8 @@ export interface LoadOptions {
   config?: Partial<GPTConfig>;
   /** Load only the tensors whose (our) names pass, e.g. for rank analysis of some layers. Shapes are still checked. */
   select?: (name: string) => boolean;
+  /** Load weights with NaN / Inf values instead of refusing them (to study a broken checkpoint). Default false. */
+  allowNonFinite?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -96,16 +101,20 @@ export function fromHFConfigJSON(json: Record<string, unknown>, label: string, n
       if (fallback === undefined) problems.push(`${key} is missing`);
       return fallback;
     }
-    if (typeof v !== 'number') problems.push(`${key} must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number') problems.push(`${key} must be a number, got ${quote(v)}`);
     return v as number;
   };
-  if (json.model_type !== undefined && json.model_type !== 'gpt2') problems.push(`model_type is '${String(json.model_type)}', expected 'gpt2'`);
+  if (json.model_type !== undefined && json.model_type !== 'gpt2') problems.push(`model_type is ${typeof json.model_type === 'string' ? quoteName(json.model_type, 40) : quote(json.model_type)}, expected 'gpt2'`);
+  // A string "true" must not silently read as false: every flag we read is a JSON boolean or absent.
+  for (const k of BOOLEAN_FIELDS) {
+    if (json[k] !== undefined && json[k] !== null && typeof json[k] !== 'boolean') problems.push(`${k} must be true or false, got ${quote(json[k])}`);
+  }
   if (json.tie_word_embeddings === false) problems.push('tie_word_embeddings is false: untied LM heads are not supported');
   if (json.scale_attn_weights === false) problems.push('scale_attn_weights is false: attention without 1/sqrt(head size) is not supported');
   if (json.add_cross_attention === true) problems.push('add_cross_attention is true: cross-attention is not supported');
   const nEmbd = num('n_embd');
   if (json.n_inner !== undefined && json.n_inner !== null && nEmbd !== undefined && json.n_inner !== 4 * nEmbd) {
-    problems.push(`n_inner is ${String(json.n_inner)}, only 4 * n_embd (${4 * nEmbd}) is supported`);
+    problems.push(`n_inner is ${quote(json.n_inner)}, only 4 * n_embd (${4 * nEmbd}) is supported`);
   }
   const nPos = json.n_positions ?? json.n_ctx;
   if (typeof nPos !== 'number') problems.push('n_positions (or n_ctx) is missing');
@@ -119,26 +128,29 @@ export function fromHFConfigJSON(json: Record<string, unknown>, label: string, n
     dropout: num('resid_pdrop', 0),
     scaleAttnByInverseLayerIdx: json.scale_attn_by_inverse_layer_idx === true,
   };
-  if (problems.length) throw new Error(`${label}: unsupported GPT-2 config: ${problems.join('; ')}`);
+  if (problems.length) throw new Error(`${label}: unsupported GPT-2 config: ${listProblems(problems)}`);
   if (num('embd_pdrop', config.dropout) !== config.dropout || num('attn_pdrop', config.dropout) !== config.dropout) {
     notes.push(`config has different dropouts (resid/embd/attn); using resid_pdrop=${config.dropout} for all`);
   }
   const act = json.activation_function;
   if (act !== undefined && act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
-    notes.push(`config activation_function is '${String(act)}'; this model computes the tanh GELU ('gelu_new')`);
+    notes.push(`config activation_function is ${quote(act)}; this model computes the tanh GELU ('gelu_new')`);
   }
   const flag = json.inheritune_bias;
   return { config, declaredBias: typeof flag === 'boolean' ? flag : undefined };
 }
 
+const BOOLEAN_FIELDS = ['scale_attn_by_inverse_layer_idx', 'tie_word_embeddings', 'scale_attn_weights', 'add_cross_attention', 'inheritune_bias', 'reorder_and_upcast_attn'];
+
 /** Our config fields from nanoGPT's model_args (as our exporter and the export recipe above store them). */
-function fromNanoGPTModelArgs(args: Record<string, unknown>): Partial<GPTConfig> {
+function fromNanoGPTModelArgs(args: unknown, label: string): Partial<GPTConfig> {
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new Error(`${label}: metadata model_args must be a JSON object, got ${quote(args)}`);
   const out: Partial<GPTConfig> = {};
   const map: [string, keyof GPTConfig][] = [
     ['n_layer', 'nLayer'], ['n_head', 'nHead'], ['n_embd', 'nEmbd'], ['block_size', 'blockSize'], ['vocab_size', 'vocabSize'],
     ['bias', 'bias'], ['dropout', 'dropout'], ['scale_attn_by_inverse_layer_idx', 'scaleAttnByInverseLayerIdx'],
   ];
-  for (const [k, ours] of map) if (args[k] !== undefined) (out as Record<string, unknown>)[ours] = args[k];
+  for (const [k, ours] of map) if ((args as Record<string, unknown>)[k] !== undefined) (out as Record<string, unknown>)[ours] = (args as Record<string, unknown>)[k];
   return out;
 }
 
@@ -165,12 +177,12 @@ export function checkShapes(cfg: GPTConfig, tensors: Record<string, { shape: num
     }
   }
   for (const [name, t] of Object.entries(tensors)) {
-    if (!expected.has(name)) problems.push(`unexpected '${name}'${!cfg.bias && name.endsWith('.bias') ? ' (config has bias=false)' : ''}`);
+    if (!expected.has(name)) problems.push(`unexpected ${quoteName(name)}${!cfg.bias && name.endsWith('.bias') ? ' (config has bias=false)' : ''}`);
     else if (!['F32', 'F64', 'F16', 'BF16'].includes(t.dtype)) problems.push(`'${name}' has dtype ${t.dtype}, expected a float type`);
   }
   if (problems.length) {
     const c = `nLayer=${cfg.nLayer}, nHead=${cfg.nHead}, nEmbd=${cfg.nEmbd}, blockSize=${cfg.blockSize}, vocabSize=${cfg.vocabSize}, bias=${cfg.bias}`;
-    throw new Error(`${label}: weights do not match the config (${c}): ${problems.join('; ')}`);
+    throw new Error(`${label}: weights do not match the config (${c}): ${listProblems(problems, 30)}`);
   }
 }
 
@@ -197,7 +209,7 @@ export function loadSafetensorsCheckpoint(file: string, hfConfig?: Record<string
     const name = canonicalName(stored);
     if (MASK_BUFFER.test(name)) continue;
     const other = storedName.get(name);
-    if (other !== undefined) throw new Error(`${file}: tensors '${other}' and '${stored}' are both '${name}'`);
+    if (other !== undefined) throw new Error(`${file}: tensors ${quoteName(other)} and ${quoteName(stored)} are both ${quoteName(name)}`);
     ourName.set(stored, name);
     storedName.set(name, stored);
     shapes[name] = e;
@@ -215,20 +227,25 @@ export function loadSafetensorsCheckpoint(file: string, hfConfig?: Record<string
   let given: Partial<GPTConfig> = {};
   if (hfConfig) ({ config: given, declaredBias } = fromHFConfigJSON(hfConfig, file, notes));
   else if (header.metadata.model_args) {
+    let args: unknown;
     try {
-      given = fromNanoGPTModelArgs(JSON.parse(header.metadata.model_args) as Record<string, unknown>);
+      args = JSON.parse(header.metadata.model_args) as unknown;
     } catch (e) {
-      throw new Error(`${file}: metadata model_args is not valid JSON (${(e as Error).message})`);
+      throw new Error(`${file}: metadata model_args is not valid JSON (${oneLine((e as Error).message)})`);
     }
+    given = fromNanoGPTModelArgs(args, file);
   }
   if (!hfConfig && !header.metadata.model_args && options.config?.scaleAttnByInverseLayerIdx === undefined) {
     notes.push('the file does not record scale_attn_by_inverse_layer_idx; assumed false (pass options.config to change)');
   }
   if (header.metadata.inheritune_bias === 'false') declaredBias = false;
+  else if (header.metadata.inheritune_bias !== undefined && header.metadata.inheritune_bias !== 'true') {
+    throw new Error(`${file}: metadata inheritune_bias must be 'true' or 'false', got ${quote(header.metadata.inheritune_bias)}`);
+  }
   const hasBias = Object.keys(ours).some((n) => n.endsWith('.bias'));
   const layers = Object.keys(ours).map((n) => /^transformer\.h\.(\d+)\./.exec(n)).filter((m) => m) as RegExpExecArray[];
   const inferred: Partial<GPTConfig> = {
-    nLayer: layers.length ? Math.max(...layers.map((m) => Number(m[1]))) + 1 : 0,
+    nLayer: layers.reduce((n, m) => Math.max(n, Number(m[1]) + 1), 0), // no spread: a header may hold 300k names
     nEmbd: ours['transformer.wte.weight']?.shape[1],
     vocabSize: ours['transformer.wte.weight']?.shape[0],
     blockSize: ours['transformer.wpe.weight']?.shape[0],
@@ -265,6 +282,8 @@ export function loadSafetensorsCheckpoint(file: string, hfConfig?: Record<string
   for (const [stored, t] of Object.entries(raw.tensors)) {
     tensors[ourName.get(stored) as string] = t.dtype === 'F64' ? { dtype: 'F32', shape: t.shape, data: new Float32Array(t.data) } : t;
   }
+  // After the F64 -> F32 conversion, which turns values beyond float32's range into Inf.
+  if (!options.allowNonFinite) assertFiniteTensors(tensors, file, '; refusing to load it (pass --allow-non-finite / allowNonFinite to study it anyway)');
   const stored = new Set(Object.values(raw.storedDtypes));
   if (stored.has('F16') || stored.has('BF16') || stored.has('F64')) notes.push(`converted ${[...stored].filter((d) => d !== 'F32').join('/')} weights to float32`);
   if (layout === 'nanogpt') {
@@ -309,7 +328,7 @@ export function loadHFFolder(dir: string, options: LoadOptions = {}): Checkpoint
     try {
       json = JSON.parse(fs.readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw new Error(`${cfgPath}: not valid JSON (${(e as Error).message})`);
+      throw new Error(`${cfgPath}: not valid JSON (${oneLine((e as Error).message)})`);
     }
   }
   return loadSafetensorsCheckpoint(weights, json, options);
@@ -326,7 +345,9 @@ export function loadNanoGPTSafetensors(file: string, options: LoadOptions = {}):
  */
 export function loadModelPath(modelPath: string, label = '--model', options: LoadOptions = {}): Checkpoint {
   if (!fs.existsSync(modelPath)) throw new Error(`${label} ${modelPath}: no such file or folder`);
-  return fs.statSync(modelPath).isDirectory() ? loadHFFolder(modelPath, options) : loadNanoGPTSafetensors(modelPath, options);
+  if (!fs.statSync(modelPath).isDirectory()) return loadNanoGPTSafetensors(modelPath, options);
+  verifyRecordedChecksums(modelPath); // a `train` checkpoint records the SHA-256 of its files: a flipped bit is refused
+  return loadHFFolder(modelPath, options);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 //   - reads tensor by tensor at file offsets (fs.readSync) into fresh, aligned buffers, optionally only some tensors.
 // Writing is ./safetensors-write.ts.
 import * as fs from 'node:fs';
+import { quote, quoteName, oneLine } from '../util/errors';
 
 /** Dtypes the reader accepts. F16/BF16 are decoded to F32, I64 to I32 (checked to fit). */
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U16' | 'U8';
@@ -114,26 +115,26 @@ export function parseHeader(headerBytes: Uint8Array, bufferSize: number, label: 
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${label}: safetensors header is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${label}: safetensors header is not valid JSON (${oneLine((e as Error).message)})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new Error(`${label}: safetensors header must be a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
   }
   const seen = new Set<string>();
   for (const k of topLevelKeys(text)) {
-    if (seen.has(k)) throw new Error(`${label}: tensor '${k}' appears twice in the safetensors header`);
+    if (seen.has(k)) throw new Error(`${label}: tensor ${quoteName(k)} appears twice in the safetensors header`);
     seen.add(k);
   }
   const metadata: Metadata = {};
   const tensors: Record<string, HeaderEntry> = {};
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
-    const where = `${label}: tensor '${name}'`;
+    const where = `${label}: tensor ${quoteName(name)}`;
     if (name === '__metadata__') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new Error(`${label}: __metadata__ must be an object of strings`);
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new Error(`${label}: __metadata__ value '${k}' must be a string, got ${typeof v}`);
+        if (typeof v !== 'string') throw new Error(`${label}: __metadata__ value ${quoteName(k)} must be a string, got ${typeof v}`);
         metadata[k] = v;
       }
       continue;
@@ -142,13 +143,13 @@ export function parseHeader(headerBytes: Uint8Array, bufferSize: number, label: 
     if (typeof value !== 'object' || value === null) throw new Error(`${where}: entry must be an object`);
     const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
     if (!isDType(dtype)) {
-      throw new Error(`${where}: unknown or unsupported dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPE_SIZE).join(', ')}`);
+      throw new Error(`${where}: unknown or unsupported dtype ${quote(dtype)}; supported: ${Object.keys(DTYPE_SIZE).join(', ')}`);
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new Error(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+      throw new Error(`${where}: shape must be an array of non-negative integers, got ${quote(shape)}`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      throw new Error(`${where}: data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`);
+      throw new Error(`${where}: data_offsets must be [begin, end] non-negative integers, got ${quote(offsets)}`);
     }
     const [begin, end] = offsets as number[];
     if (begin > end || end > bufferSize) {
@@ -156,7 +157,7 @@ export function parseHeader(headerBytes: Uint8Array, bufferSize: number, label: 
     }
     const nbytes = product(shape as number[]) * DTYPE_SIZE[dtype];
     if (end - begin !== nbytes) {
-      throw new Error(`${where}: data_offsets span ${end - begin} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${nbytes}`);
+      throw new Error(`${where}: data_offsets span ${end - begin} bytes but shape ${quote(shape)} of ${dtype} needs ${nbytes}`);
     }
     tensors[name] = { dtype, shape: (shape as number[]).slice(), begin, end };
   }
@@ -171,10 +172,10 @@ function checkCoverage(tensors: Record<string, HeaderEntry>, bufferSize: number,
   let prev = '(buffer start)';
   for (const [name, e] of order) {
     if (e.begin < pos) {
-      throw new Error(`${label}: tensor '${name}' bytes [${e.begin}, ${e.end}) overlap tensor '${prev}' (which ends at ${pos})`);
+      throw new Error(`${label}: tensor ${quoteName(name)} bytes [${e.begin}, ${e.end}) overlap tensor ${quoteName(prev)} (which ends at ${pos})`);
     }
     if (e.begin > pos) {
-      throw new Error(`${label}: bytes [${pos}, ${e.begin}) of the buffer belong to no tensor (gap between '${prev}' and '${name}')`);
+      throw new Error(`${label}: bytes [${pos}, ${e.begin}) of the buffer belong to no tensor (gap between ${quoteName(prev)} and ${quoteName(name)})`);
     }
     pos = e.end;
     prev = name;
@@ -326,7 +327,7 @@ export function readSafetensors(file: string, options: ReadOptions = {}): ReadRe
     for (const name of selected) {
       const e = header.tensors[name];
       const raw = readAt(fd, file, header.dataStart + e.begin, e.end - e.begin);
-      read[name] = decodeTensor(raw, e.dtype, e.shape, `${file}: tensor '${name}'`);
+      read[name] = decodeTensor(raw, e.dtype, e.shape, `${file}: tensor ${quoteName(name)}`);
       storedDtypes[name] = e.dtype;
     }
     const tensors: TensorMap = {};

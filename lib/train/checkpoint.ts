@@ -8,7 +8,7 @@
 // never names a half-written checkpoint, and leftovers of a crash are hidden directories cleaned up on the next save.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { GPTConfig } from '../model/config';
 import { Params } from '../model/params';
@@ -23,6 +23,11 @@ import { SpikeState } from './guards';
 import { History } from './history';
 import { RunConfig } from './options';
 import { fsyncDir, pidAlive } from '../util/fs';
+import { quote } from '../util/errors';
+import { sha256File, verifyFileRecords } from '../model/checksums';
+import { nonFiniteTensors } from '../model/finite';
+import { NonFiniteWeightsError } from './guards';
+import { validateStateFields } from './state';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const LATEST_FILE = 'latest';
@@ -57,24 +62,6 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
-function sha256File(file: string): { bytes: number; sha256: string } {
-  const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
-  const fd = fs.openSync(file, 'r');
-  let bytes = 0;
-  try {
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n <= 0) break;
-      h.update(buf.subarray(0, n));
-      bytes += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return { bytes, sha256: h.digest('hex') };
-}
-
 /** Removes hidden temporary / replaced checkpoint directories left by processes that are gone. */
 export function cleanStaleTemps(ckDir: string): string[] {
   if (!fs.existsSync(ckDir)) return [];
@@ -93,6 +80,8 @@ export function cleanStaleTemps(ckDir: string): string[] {
 export interface SaveOptions {
   /** Keep only the newest N checkpoints (the latest is never removed). */
   keep?: number;
+  /** Checkpoint directory names pruning must never remove (the last one known to be good). */
+  protect?: string[];
   /** Test hook: runs after every file is written, before the directory is renamed into place. */
   beforeCommit?: (tmpDir: string) => void;
 }
@@ -103,15 +92,29 @@ export async function saveCheckpoint(runDir: string, params: Params, cfg: GPTCon
   fs.mkdirSync(ckDir, { recursive: true });
   cleanStaleTemps(ckDir);
   const name = checkpointName(state.step);
+  const weights = await paramsToTensors(params);
+  const st = opt.getState();
+  const mT = await paramsToTensors(st.m);
+  const vT = await paramsToTensors(st.v);
+  // Never write a checkpoint that cannot be resumed: the divergence guard names the last good one instead.
+  const bad = [...nonFiniteTensors(weights).map((b) => ({ ...b, kind: 'weight' })), ...nonFiniteTensors(mT).map((b) => ({ ...b, kind: 'AdamW m' })), ...nonFiniteTensors(vT).map((b) => ({ ...b, kind: 'AdamW v' }))];
+  if (bad.length) {
+    const values = bad.reduce((n, b) => n + b.count.nan + b.count.inf, 0);
+    const b = bad[0];
+    throw new NonFiniteWeightsError(
+      `the model after ${state.step} updates has non-finite values (${b.kind} '${b.name}': ${b.count.nan} NaN, ${b.count.inf} Inf of ${b.size}; ` +
+        `${bad.length} tensor(s), ${values} values in all); checkpoint ${name} was not written`,
+      state.step,
+    );
+  }
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = path.join(ckDir, `.${name}.tmp-${tag}`);
   fs.mkdirSync(tmp);
   try {
-    writeHFFolder(tmp, cfg, await paramsToTensors(params));
-    const st = opt.getState();
+    writeHFFolder(tmp, cfg, weights);
     const moments: TensorMap = {};
-    for (const [k, v] of Object.entries(await paramsToTensors(st.m))) moments[`m.${k}`] = v;
-    for (const [k, v] of Object.entries(await paramsToTensors(st.v))) moments[`v.${k}`] = v;
+    for (const [k, v] of Object.entries(mT)) moments[`m.${k}`] = v;
+    for (const [k, v] of Object.entries(vT)) moments[`v.${k}`] = v;
     writeSafetensors(path.join(tmp, OPTIMIZER_FILE), moments, { step: String(st.step) });
     const files: CheckpointFile['files'] = {};
     for (const f of [HF_CONFIG_FILE, HF_WEIGHTS_FILE, OPTIMIZER_FILE]) files[f] = sha256File(path.join(tmp, f));
@@ -133,7 +136,7 @@ export async function saveCheckpoint(runDir: string, params: Params, cfg: GPTCon
   fsyncDir(ckDir);
   writeFileAtomic(path.join(ckDir, LATEST_FILE), (fd) => fs.writeSync(fd, `${name}\n`));
   if (old) fs.rmSync(old, { recursive: true, force: true });
-  if (so.keep !== undefined) prune(ckDir, so.keep, name);
+  if (so.keep !== undefined) pruneCheckpoints(runDir, so.keep, [name, ...(so.protect ?? [])]);
   return final;
 }
 
@@ -143,19 +146,34 @@ export function listCheckpoints(ckDir: string): string[] {
   return fs.readdirSync(ckDir).filter((n) => /^step-\d{8,}$/.test(n)).sort();
 }
 
-function prune(ckDir: string, keep: number, latest: string): void {
-  const all = listCheckpoints(ckDir).filter((n) => n !== latest);
-  const drop = all.slice(0, Math.max(0, all.length - Math.max(0, keep - 1)));
-  for (const n of drop) fs.rmSync(path.join(ckDir, n), { recursive: true, force: true });
+/**
+ * Keeps the newest `keep` checkpoints of a run (at least one) plus the `protect`ed names (the latest and the last
+ * one known to be good), removing the older ones.
+ */
+export function pruneCheckpoints(runDir: string, keep: number, protect: string[]): void {
+  const ckDir = path.join(runDir, CHECKPOINTS_DIR);
+  const all = listCheckpoints(ckDir);
+  const kept = new Set([...all.slice(Math.max(0, all.length - Math.max(1, keep))), ...protect]);
+  for (const n of all) if (!kept.has(n)) fs.rmSync(path.join(ckDir, n), { recursive: true, force: true });
+}
+
+/** Points `latest` at a step directory name (atomically). */
+export function setLatest(runDir: string, name: string): void {
+  writeFileAtomic(path.join(runDir, CHECKPOINTS_DIR, LATEST_FILE), (fd) => fs.writeSync(fd, `${name}\n`));
 }
 
 /** The checkpoint `latest` names under a run directory, or null when the run has none. Throws if `latest` is broken. */
 export function latestCheckpoint(runDir: string): string | null {
   const ckDir = path.join(runDir, CHECKPOINTS_DIR);
   const latest = path.join(ckDir, LATEST_FILE);
-  if (!fs.existsSync(latest)) return null;
+  if (!fs.existsSync(latest)) {
+    // A lost `latest` (deleted, or a crash between the rename and the pointer on a file system that lost it) must not
+    // lose the run: fall back to the newest step directory with a state.json (readCheckpoint verifies it).
+    const names = listCheckpoints(ckDir).filter((n) => fs.existsSync(path.join(ckDir, n, STATE_FILE)));
+    return names.length ? path.join(ckDir, names[names.length - 1]) : null;
+  }
   const name = fs.readFileSync(latest, 'utf8').trim();
-  if (!/^step-\d{8,}$/.test(name)) throw new Error(`${latest} is corrupt: it should name a checkpoint directory (step-NNNNNNNN), it holds '${name.slice(0, 40)}'`);
+  if (!/^step-\d{8,}$/.test(name)) throw new Error(`${latest} is corrupt: it should name a checkpoint directory (step-NNNNNNNN), it holds ${quote(name, 40)}`);
   const dir = path.join(ckDir, name);
   if (!fs.existsSync(dir)) throw new Error(`${latest} names ${name}, which does not exist`);
   return dir;
@@ -188,35 +206,31 @@ export interface LoadedCheckpoint {
 export function readCheckpoint(dir: string): LoadedCheckpoint {
   const statePath = path.join(dir, STATE_FILE);
   if (!fs.existsSync(statePath)) throw new Error(`checkpoint ${dir} is incomplete: no ${STATE_FILE}`);
-  let state: CheckpointFile;
+  let raw: unknown;
   try {
-    state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as CheckpointFile;
+    raw = JSON.parse(fs.readFileSync(statePath, 'utf8')) as unknown;
   } catch (e) {
-    throw new Error(`checkpoint ${dir} is corrupt: ${STATE_FILE} is not valid JSON (${(e as Error).message})`);
+    throw new Error(`checkpoint ${dir} is corrupt: ${STATE_FILE} is not valid JSON (${quote((e as Error).message, 120)})`);
   }
-  if (state.format !== FORMAT || state.version !== 1) {
-    throw new Error(`checkpoint ${dir}: ${STATE_FILE} is not a version-1 ${FORMAT} (format '${String(state.format)}', version ${String(state.version)})`);
+  const state = raw as CheckpointFile;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || state.format !== FORMAT || state.version !== 1) {
+    throw new Error(`checkpoint ${dir}: ${STATE_FILE} is not a version-1 ${FORMAT} (format ${quote(state?.format)}, version ${quote(state?.version)})`);
   }
-  for (const [f, want] of Object.entries(state.files ?? {})) {
-    const p = path.join(dir, f);
-    if (!fs.existsSync(p)) throw new Error(`checkpoint ${dir} is incomplete: ${f} is missing`);
-    const got = sha256File(p);
-    if (got.bytes !== want.bytes || got.sha256 !== want.sha256) {
-      throw new Error(`checkpoint ${dir} is corrupt: ${f} has ${got.bytes} bytes / sha256 ${got.sha256.slice(0, 12)}…, ` +
-        `state.json recorded ${want.bytes} bytes / ${want.sha256.slice(0, 12)}…`);
-    }
-  }
-  if (!state.files || !state.files[HF_WEIGHTS_FILE] || !state.files[OPTIMIZER_FILE]) {
+  validateStateFields(raw as unknown as Record<string, unknown>, statePath, dir);
+  if (!state.files[HF_WEIGHTS_FILE] || !state.files[OPTIMIZER_FILE]) {
     throw new Error(`checkpoint ${dir} is corrupt: ${STATE_FILE} lists no ${HF_WEIGHTS_FILE} / ${OPTIMIZER_FILE}`);
   }
+  verifyFileRecords(dir, state.files);
   const ck = loadHFFolder(dir);
   const opt = readSafetensors(path.join(dir, OPTIMIZER_FILE));
+  const badMoment = nonFiniteTensors(opt.tensors)[0];
+  if (badMoment) throw new Error(`checkpoint ${dir}: ${OPTIMIZER_FILE} tensor '${badMoment.name}' has ${badMoment.count.nan} NaN and ${badMoment.count.inf} infinite values; it cannot be resumed`);
   const m: TensorMap = {};
   const v: TensorMap = {};
   for (const [k, t] of Object.entries(opt.tensors)) {
     if (k.startsWith('m.')) m[k.slice(2)] = t;
     else if (k.startsWith('v.')) v[k.slice(2)] = t;
-    else throw new Error(`checkpoint ${dir}: unexpected tensor '${k}' in ${OPTIMIZER_FILE}`);
+    else throw new Error(`checkpoint ${dir}: unexpected tensor ${quote(k, 100)} in ${OPTIMIZER_FILE}`);
   }
   return { dir, state, model: ck.tensors, modelConfig: ck.config, m, v };
 }

@@ -7,13 +7,15 @@ import * as path from 'node:path';
 import { initBackend, formatBackendReport } from '../backend';
 import { GPTConfig, PRESETS, countParams, isPresetName, makeConfig } from '../model/config';
 import { Params, disposeParams, initParams } from '../model/params';
-import { loadHFFolder, tensorsToParams } from '../model/hf';
+import { loadModelPath, tensorsToParams } from '../model/hf';
 import { ensureDataset, openDataset } from '../data/dataset';
 import { WindowMode, describeAlignment, isAligned } from '../data/windows';
 import { parseArgs, ArgSpec } from '../cli/args';
 import { RUN_CONFIG } from './history';
 import { RunConfig, TrainOptions } from './options';
-import { latestCheckpoint } from './checkpoint';
+import { CHECKPOINTS_DIR, LATEST_FILE, STATE_FILE, latestCheckpoint } from './checkpoint';
+import { readJsonFile } from '../model/checksums';
+import { quote } from '../util/errors';
 import { train } from './trainer';
 
 export const TRAIN_HELP = `train: train a GPT on a prepared dataset, nanoGPT style.
@@ -61,10 +63,28 @@ type Opts = Record<string, string | number | boolean | undefined>;
 
 /** The saved run config of a run directory, if it has a checkpoint to resume. */
 function savedRun(out: string): RunConfig | undefined {
-  if (!latestCheckpoint(out)) return undefined;
-  const file = path.join(out, RUN_CONFIG);
+  const latest = latestCheckpoint(out);
+  if (!latest) return undefined;
+  // The run config of the checkpoint itself (state.json), else the run directory's config.json.
+  const stateFile = path.join(latest, STATE_FILE);
+  let file = fs.existsSync(stateFile) ? stateFile : path.join(out, RUN_CONFIG);
   if (!fs.existsSync(file)) return undefined;
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as RunConfig;
+  let json: unknown;
+  try {
+    json = readJsonFile(file, 'the run config');
+  } catch (e) {
+    // The newest checkpoint may be the corrupt one the trainer skips (a lost `latest`): the run's config.json then.
+    const runFile = path.join(out, RUN_CONFIG);
+    if (file !== stateFile || !fs.existsSync(runFile) || fs.existsSync(path.join(out, CHECKPOINTS_DIR, LATEST_FILE))) throw e;
+    file = runFile;
+    json = readJsonFile(file, 'the run config');
+  }
+  const run = file === stateFile && typeof json === 'object' && json !== null ? (json as { run?: unknown }).run : json;
+  const r = run as Partial<RunConfig> | null;
+  if (typeof r !== 'object' || r === null || typeof r.model !== 'object' || r.model === null || typeof r.data !== 'object' || r.data === null) {
+    throw new Error(`${file}: not a run config (expected an object with model, data, schedule, ...), got ${quote(run)}`);
+  }
+  return r as RunConfig;
 }
 
 function modelConfig(a: Opts, saved: RunConfig | undefined): { config: Readonly<GPTConfig>; preset: string | undefined } {
@@ -146,8 +166,15 @@ export function optionsFromArgs(a: Opts, saved?: RunConfig): { base: Omit<TrainO
   };
 }
 
+/** The step of the checkpoint a run directory would resume (its folder name), or -1. */
+function latestStep(out: string): number {
+  const dir = latestCheckpoint(out);
+  const m = dir ? /step-(\d+)$/.exec(dir) : null;
+  return m ? Number(m[1]) : -1;
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, SPEC);
+  const a = parseArgs(argv.map((x) => (x === '-h' ? '--help' : x)), SPEC);
   if (a.options.help) {
     console.log(TRAIN_HELP);
     return 0;
@@ -158,6 +185,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const out = path.resolve((opts.out as string | undefined) ?? path.join('results', 'train', preset));
   const saved = opts.resume ? savedRun(out) : undefined;
   if (opts.resume && !saved) console.error(`note: ${out} has no checkpoint to resume; starting a fresh run`);
+  if (opts.resume && saved && opts.steps !== undefined && latestStep(out) > (opts.steps as number)) {
+    throw new Error(`--steps ${opts.steps as number} is below step ${latestStep(out)} of the checkpoint in ${out}: that run is already past it; ` +
+      `pass --steps >= ${latestStep(out)} to continue it`);
+  }
   const { base, dataName, batchSize, blockSize, sampler } = optionsFromArgs(opts, saved);
   const report = await initBackend({ backend: opts.backend as string | undefined });
   const info = await ensureDataset(dataName, { quiet: !!opts.quiet });
@@ -181,7 +212,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   try {
     if (opts['init-from']) {
-      const ck = loadHFFolder(opts['init-from'] as string);
+      const ck = loadModelPath(path.resolve(opts['init-from'] as string), '--init-from');
       const mism = (Object.keys(cfg) as (keyof GPTConfig)[]).filter((k) => ck.config[k] !== cfg[k]);
       if (mism.length) throw new Error(`--init-from ${opts['init-from']}: its config differs in ${mism.map((k) => `${k} (${String(ck.config[k])} vs ${String(cfg[k])})`).join(', ')}`);
       params = tensorsToParams(ck.tensors);

@@ -15,6 +15,17 @@ export class TrainingDivergedError extends Error {
   }
 }
 
+/** The model's weights (or AdamW moments) hold NaN / Inf: a checkpoint of them would be useless, so none is written. */
+export class NonFiniteWeightsError extends Error {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message);
+    this.name = 'NonFiniteWeightsError';
+  }
+}
+
 /** Throws TrainingDivergedError naming the step when the loss or the gradient norm is NaN or infinite. */
 export function checkFinite(step: number, loss: number, gradNorm: number, lr: number, hint = ''): void {
   if (Number.isFinite(loss) && Number.isFinite(gradNorm)) return;

@@ -16,10 +16,14 @@ import { learningRate } from './schedule';
 import { AdamW } from './adamw';
 import { accumulateGradients, applyUpdate, globalNorm } from './step';
 import { Evaluator } from './evaluate';
-import { SpikeDetector, checkFinite } from './guards';
+import { NonFiniteWeightsError, SpikeDetector, TrainingDivergedError, checkFinite } from './guards';
 import { EvalLog, History, RunLogs, StepLog } from './history';
 import { RunConfig, TrainOptions, isSampler, resolveRunConfig, resumeMismatches, sameEvalBatches } from './options';
-import { CHECKPOINTS_DIR, TrainState, latestCheckpoint, readCheckpoint, resolveCheckpoint, restoreModelAndOptimizer, saveCheckpoint } from './checkpoint';
+import {
+  CHECKPOINTS_DIR, LATEST_FILE, LoadedCheckpoint, TrainState, listCheckpoints, pruneCheckpoints, readCheckpoint, resolveCheckpoint,
+  restoreModelAndOptimizer, saveCheckpoint, setLatest,
+} from './checkpoint';
+import { lockRunDir } from '../util/run-lock';
 import { TrainProgress } from './progress';
 import { TrainProbe } from './probe';
 import type { ProbeResult } from '../metrics/emergence';
@@ -82,12 +86,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let resumedFrom: number | null = null;
   const pending: Pending[] = [];
   const recentMs: number[] = [];
+  // The divergence guard's bookkeeping: the newest checkpoint known good (finite weights, and a finite loss computed
+  // from them), and the newest one written whose loss has not been seen yet. Pruning never removes `good`.
+  let goodCk: { dir: string; step: number } | null = null;
+  let pendingCk: { dir: string; step: number } | null = null;
+  // One writer per run directory (the CLI and the notebooks take the same lock; re-entrant in one process).
+  const release = outDir ? await lockRunDir(outDir) : undefined;
 
   try {
     // ---- resume or fresh start ----------------------------------------------------------------------------------
-    const ckPath = findResume(opts, outDir);
-    if (ckPath) {
-      const ck = readCheckpoint(ckPath);
+    const found = findResume(opts, outDir, (line) => console.error(line)); // a fallback is always said, --quiet or not
+    if (found) {
+      const { ck, dir: ckPath } = found;
+      if (ck.state.step > run.maxSteps) {
+        throw new Error(`checkpoint ${ckPath} is at step ${ck.state.step}, beyond maxSteps ${run.maxSteps} (--steps): ` +
+          `nothing to train; pass maxSteps >= ${ck.state.step} to continue the run`);
+      }
       const problems = resumeMismatches(ck.state.run, run);
       if (problems.length) {
         throw new Error(`checkpoint ${ckPath} belongs to a different run and cannot be resumed here: ${problems.join('; ')}`);
@@ -102,11 +116,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       tokens = ck.state.tokens;
       elapsedMs = ck.state.elapsedMs;
       lastCheckpoint = ckPath;
+      goodCk = { dir: ckPath, step: ck.state.step };
     } else if (outDir) {
       const ckDir = path.join(outDir, CHECKPOINTS_DIR);
       if (fs.existsSync(ckDir)) {
-        if (!opts.overwrite && latestCheckpoint(outDir)) {
-          throw new Error(`${outDir} already holds a run with checkpoints; pass resume to continue it, overwrite to replace it, or choose another outDir`);
+        // Never delete checkpoints unless told to: a run whose `latest` is lost or whose checkpoints fail to verify
+        // is the user's to inspect.
+        if (!opts.overwrite && (listCheckpoints(ckDir).length || fs.existsSync(path.join(ckDir, LATEST_FILE)))) {
+          throw new Error(`${outDir} already holds a run with checkpoints; pass resume to continue it, overwrite to replace it, ` +
+            `or choose another outDir (it holds ${listCheckpoints(ckDir).slice(-3).join(', ') || LATEST_FILE})`);
         }
         fs.rmSync(ckDir, { recursive: true, force: true });
       }
@@ -150,9 +168,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       history.steps.push(...good);
       logs?.appendSteps(good);
       opts.onLog?.(good, history);
+      if (pendingCk && good.some((e, i) => e.step === pendingCk?.step && (bad < 0 || i < bad))) {
+        // The loss computed from the newest checkpoint's weights is finite: it is good; older ones may now go.
+        goodCk = pendingCk;
+        pendingCk = null;
+        if (outDir && opts.keepCheckpoints !== undefined) pruneCheckpoints(outDir, opts.keepCheckpoints, [path.basename(goodCk.dir)]);
+      }
       if (bad >= 0) {
-        const hint = lastCheckpoint ? `; the last good checkpoint is ${lastCheckpoint}` : '';
-        checkFinite(entries[bad].step, entries[bad].loss, entries[bad].gradNorm, entries[bad].lr, hint);
+        checkFinite(entries[bad].step, entries[bad].loss, entries[bad].gradNorm, entries[bad].lr, divergenceHint());
       }
       progress.update(() => snapshot(good[good.length - 1].step + 1));
     };
@@ -173,7 +196,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       progress.update(() => snapshot(step), true);
     };
 
-    const checkpoint = async (step: number) => {
+    // Names the last good checkpoint; a written one whose loss turned out non-finite is moved aside (kept for study).
+    const divergenceHint = (): string => {
+      let moved = '';
+      if (outDir && pendingCk) {
+        const aside = `${pendingCk.dir}.diverged`;
+        fs.rmSync(aside, { recursive: true, force: true });
+        fs.renameSync(pendingCk.dir, aside);
+        if (goodCk) setLatest(outDir, path.basename(goodCk.dir));
+        else fs.rmSync(path.join(outDir, CHECKPOINTS_DIR, LATEST_FILE), { force: true });
+        moved = `; checkpoint ${path.basename(pendingCk.dir)} gives a non-finite loss or gradient and was moved to ${path.basename(aside)}`;
+        pendingCk = null;
+        lastCheckpoint = goodCk?.dir ?? null;
+      }
+      const last = goodCk ? `the last good checkpoint (finite weights and loss) is ${goodCk.dir}` : 'no good checkpoint was written';
+      return `; ${last}${moved}`;
+    };
+
+    const checkpoint = async (step: number, final = false) => {
       if (!outDir) return;
       const state: TrainState = {
         step,
@@ -186,7 +226,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         bestVal,
         elapsedMs,
       };
-      lastCheckpoint = await saveCheckpoint(outDir, params, cfg, opt, state, { keep: opts.keepCheckpoints });
+      try {
+        lastCheckpoint = await saveCheckpoint(outDir, params, cfg, opt, state, {
+          keep: final ? opts.keepCheckpoints : undefined,
+          protect: goodCk && !final ? [path.basename(goodCk.dir)] : [],
+        });
+      } catch (e) {
+        if (!(e instanceof NonFiniteWeightsError)) throw e;
+        throw new TrainingDivergedError(`training diverged: ${e.message}. Lower the learning rate or warm up longer${divergenceHint()}`, step);
+      }
+      // Finite weights; the loss computed from them is seen at the next log point (the final one is good as written).
+      if (final) goodCk = { dir: lastCheckpoint, step };
+      else pendingCk = { dir: lastCheckpoint, step };
+      if (!final && opts.keepCheckpoints !== undefined) {
+        pruneCheckpoints(outDir, opts.keepCheckpoints, [path.basename(lastCheckpoint), ...(goodCk ? [path.basename(goodCk.dir)] : [])]);
+      }
       opts.onCheckpoint?.(lastCheckpoint, step);
     };
 
@@ -208,7 +262,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const sinks = p.layers.reduce((a, l) => a + l.sinkRate, 0) / p.layers.length;
         progress.line(`probe step ${s} | lazy layers (MaxRank <= 1.5) ${lazy}/${p.layers.length} | mean sink rate ${sinks.toFixed(2)} | ${(p.ms / 1000).toFixed(1)} s`);
       }
-      if (s === run.maxSteps) break;
+      if (s >= run.maxSteps) break;
       if (opts.signal?.aborted) {
         stopped = 'aborted';
         break;
@@ -258,12 +312,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     await flush();
     const save = opts.saveFinal ?? true;
-    if (outDir && save && !(resumedFrom !== null && s === resumedFrom)) await checkpoint(s);
+    if (outDir && save && !(resumedFrom !== null && s === resumedFrom)) await checkpoint(s, true);
     progress.finish(() => snapshot(s, stopped === 'aborted' ? 'stopped' : 'done'));
     return { history, steps: s, bestVal, stopped, runConfig: run, checkpoint: lastCheckpoint, resumedFrom, emergence: probe?.probes ?? [] };
   } finally {
     for (const p of pending) tf.dispose([p.norm, ...(typeof p.loss === 'number' ? [] : [p.loss])]);
     opt.dispose();
+    release?.();
   }
 }
 
@@ -277,12 +332,38 @@ async function readAll(ts: tf.Scalar[]): Promise<number[]> {
   }
 }
 
-function findResume(opts: TrainOptions, outDir: string | undefined): string | null {
+/**
+ * The checkpoint to resume, loaded and verified, or null for a fresh start. When checkpoints/latest is missing, the
+ * newest step directory that verifies is used (and said); a broken `latest` is an error, never a fresh start.
+ */
+function findResume(opts: TrainOptions, outDir: string | undefined, note: (line: string) => void): { dir: string; ck: LoadedCheckpoint } | null {
   const r = opts.resume;
   if (r === undefined || r === false) return null;
-  if (typeof r === 'string' && r !== 'auto') return resolveCheckpoint(path.resolve(r));
+  if (typeof r === 'string' && r !== 'auto') {
+    const dir = resolveCheckpoint(path.resolve(r));
+    return { dir, ck: readCheckpoint(dir) };
+  }
   if (!outDir) throw new Error('resume: true needs outDir (the run directory to resume), or pass resume: <checkpoint path>');
-  const latest = latestCheckpoint(outDir);
-  if (!latest && r === true) throw new Error(`nothing to resume: ${outDir} has no checkpoints/latest`);
-  return latest;
+  const ckDir = path.join(outDir, CHECKPOINTS_DIR);
+  if (fs.existsSync(path.join(ckDir, LATEST_FILE))) {
+    const dir = resolveCheckpoint(outDir);
+    return { dir, ck: readCheckpoint(dir) };
+  }
+  const names = listCheckpoints(ckDir).reverse();
+  const skipped: string[] = [];
+  for (const n of names) {
+    const dir = path.join(ckDir, n);
+    try {
+      const ck = readCheckpoint(dir);
+      note(`note: ${path.join(ckDir, LATEST_FILE)} is missing; resuming from the newest valid checkpoint ${n}` +
+        (skipped.length ? ` (skipped ${skipped.join('; ')})` : ''));
+      setLatest(outDir, n);
+      return { dir, ck };
+    } catch (e) {
+      skipped.push(`${n}: ${(e as Error).message.slice(0, 300)}`);
+    }
+  }
+  if (names.length) throw new Error(`nothing to resume in ${outDir}: checkpoints/latest is missing and no checkpoint verifies (${skipped.slice(0, 3).join('; ')})`);
+  if (r === true) throw new Error(`nothing to resume: ${outDir} has no checkpoints/latest`);
+  return null;
 }
