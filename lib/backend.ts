@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerMissingKernels } from './backend/kernels';
 import { enableNativeKernels, nativeStatus, NativeStatus } from './backend/native';
+import { guardWasmAllocations } from './backend/wasm-memory';
 
 export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -99,7 +100,10 @@ export interface InitBackendOptions {
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendReport> {
   const forcedRaw = options.backend ?? process.env.INHERITUNE_BACKEND;
   const forced = forcedRaw ? parseBackendName(forcedRaw) : undefined;
-  if (current && (!forced || forced === current.name)) return current;
+  if (current && (!forced || forced === current.name)) {
+    if (current.tfjsName === 'wasm' && tf.getBackend() === 'wasm') guardWasmAllocations(); // a re-created backend
+    return current;
+  }
 
   const attempts: BackendAttempt[] = [];
   const order = forced ? CANDIDATES.filter((c) => c.name === forced) : CANDIDATES;
@@ -108,6 +112,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     attempts.push(reason === undefined ? { name: cand.name, ok: true } : { name: cand.name, ok: false, reason });
     if (reason !== undefined) continue;
     registerMissingKernels(cand.tfjsName);
+    // A failed allocation in the 4 GB wasm heap must stop the run, not alias the heap's first bytes.
+    if (cand.tfjsName === 'wasm') guardWasmAllocations();
     const native = cand.tfjsName === 'wasm' ? enableNativeKernels() : { enabled: false, detail: `not used on ${cand.name}`, kernels: [] };
     silenceNodeBanner();
     const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
