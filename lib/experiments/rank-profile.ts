@@ -27,11 +27,12 @@ export const PAPER_MAXRANK = {
 /** The paper's protocol: N random windows of T tokens from the validation split, every head of every layer. */
 export async function measureRankProfile(
   params: Params, cfg: GPTConfig, val: TokenSource,
-  o: { N: number; T: number; seed: number; model: string; data: string; onProgress?: (p: MeasureProgress) => void },
+  o: { N: number; T: number; seed: number; model: string; data: string; onProgress?: (p: MeasureProgress) => void; batchSize?: number },
 ): Promise<MeasureResult> {
+  // The windows are drawn 10 at a time whatever the forward batch, so every batch size sees the same windows.
   const windows = new RandomWindowSampler(val, { batchSize: Math.min(10, o.N), blockSize: o.T, seed: o.seed });
   return measureAttentionRanks(gptPatternSource(params, cfg), windows, {
-    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(10, o.N),
+    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(o.batchSize ?? 10, o.N),
     contextLength: cfg.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,
   });
 }

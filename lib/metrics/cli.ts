@@ -29,6 +29,9 @@ layer's heads of the mean k* over windows. Collapsed ("lazy") layers have MaxRan
   --n N            windows (default 100)
   --t T            tokens per window (default 100; at most the model's context)
   --seed S         window sampling seed (default 2024, as notebook 02)
+  --windows-per-batch B
+                   windows per model forward (default 10); fewer need less memory (B x heads x T x T patterns per
+                   layer), the result is the same
   --out DIR        tables and figures (default results/rank/<model name>-<data name>)
   --backend NAME   node-gpu | node | wasm | cpu
   -h, --help       this help`;
@@ -41,7 +44,7 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   }
   const a = parseArgs(argv, {
     model: { type: 'string' }, data: { type: 'string' }, n: { type: 'number' }, t: { type: 'number' },
-    seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' },
+    seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' }, 'windows-per-batch': { type: 'number' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${RANK_HELP}`);
@@ -52,6 +55,8 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   const N = (o.n as number | undefined) ?? 100;
   const T = (o.t as number | undefined) ?? 100;
   const seed = (o.seed as number | undefined) ?? 2024;
+  const batchSize = (o['windows-per-batch'] as number | undefined) ?? 10;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--windows-per-batch must be a positive integer, got ${batchSize}`);
   const dataArg = String(o.data ?? 'owt-mini');
   // A folder path (absolute, or with a separator) is used as it is; a bare name is a dataset under data/.
   const info = dataArg.includes('/') || path.isAbsolute(dataArg) ? describeDataset(path.resolve(dataArg)) : await ensureDataset(dataArg, { quiet: true });
@@ -67,10 +72,11 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
     log(`rank: ${modelName} (${cfg.nLayer} layers x ${cfg.nHead} heads, width ${cfg.nEmbd}) on ${backend.name}; ` +
       `${N} windows of ${T} tokens from ${info.name} val (${info.tokens.val.toLocaleString()} tokens), seed ${seed}`);
     const res = await measureRankProfile(params, cfg, val, {
-      N, T, seed, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(),
+      N, T, seed, batchSize, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(),
     });
     const t = res.timings;
-    log(`${t.matrices} attention matrices: forward ${(t.forwardMs / 1000).toFixed(1)} s, SVD ${(t.svdMs / 1000).toFixed(1)} s`);
+    log(`${t.matrices} attention matrices: forward ${(t.forwardMs / 1000).toFixed(1)} s, SVD ${(t.svdMs / 1000).toFixed(1)} s; ` +
+      `peak memory ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GB RSS`);
     for (const line of layerReport(res)) log(line);
     for (const line of rankVerdict(res, cfg.nLayer)) log(`- ${line}`);
     const written = saveOutputs(outDir, res);

@@ -234,6 +234,7 @@ export function decodeTensor(raw: Uint8Array, dtype: DType, shape: number[], whe
   const count = product(shape);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   if ((dtype === 'F16' || dtype === 'BF16') && half === 'keep') {
+    if (HOST_LITTLE_ENDIAN && raw.byteOffset % 2 === 0) return { dtype, shape, data: new Uint16Array(raw.buffer, raw.byteOffset, count) };
     const bits = new Uint16Array(count);
     for (let i = 0; i < count; i++) bits[i] = dv.getUint16(2 * i, true);
     return { dtype, shape, data: bits };
