@@ -7,6 +7,7 @@
 // installing them never changes what another backend computes. Same formulas, so results match to rounding.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFactory, NativeAddon } from './native-kernels';
+import { NATIVE_BACKENDS } from './native-ops';
 
 interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -113,7 +114,7 @@ function overrides(): tf.GradConfig[] {
 
 /** Registers the fused gradient kernels on wasm and the gradient overrides; `isActive` says when to use them. */
 export function installNativeGrads(addon: NativeAddon, isActive: () => boolean): void {
-  active = () => isActive() && tf.getBackend() === 'wasm';
+  active = () => isActive() && NATIVE_BACKENDS.has(tf.getBackend());
   if (!tf.getKernel(SOFTMAX_GRAD, 'wasm')) {
     tf.registerKernel({ kernelName: SOFTMAX_GRAD, backendName: 'wasm', kernelFunc: softmaxGradKernel(addon) as unknown as tf.KernelFunc });
     tf.registerKernel({ kernelName: TANH_GRAD, backendName: 'wasm', kernelFunc: tanhGradKernel(addon) as unknown as tf.KernelFunc });

@@ -12,6 +12,10 @@
 //   LayerNorm: xhat = (x - mean) rstd, g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum dy xhat; db = sum dy
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native-kernels';
+import { HOST_BACKEND } from './host-backend';
+
+/** Backends whose kernels the addon computes: wasm (tensors in the wasm heap) and host (tensors in Node memory). */
+export const NATIVE_BACKENDS: ReadonlySet<string> = new Set(['wasm', HOST_BACKEND]);
 
 /** The part of tfjs-backend-wasm's BackendWasm the fused kernels use. */
 export interface WasmBackend {
@@ -46,9 +50,9 @@ function rowsOf(x: tf.TensorInfo): [number, number] {
   return [x.shape.reduce((p, q) => p * q, 1) / Math.max(last, 1), last];
 }
 
-/** True when the fused ops run natively (wasm backend with native kernels on). */
+/** True when the fused ops run natively (wasm or host backend with native kernels on). */
 export function nativeOpsActive(): boolean {
-  return isActive() && tf.getBackend() === 'wasm';
+  return isActive() && NATIVE_BACKENDS.has(tf.getBackend());
 }
 
 /** Registers the fused kernels on wasm (called by enableNativeKernels). */

@@ -50,7 +50,9 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${RANK_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${RANK_HELP}`);
   const modelPath = path.resolve(String(o.model));
-  const ckpt = loadModelPath(modelPath); // the weights do not need the backend: a bad path fails before anything starts
+  // The weights do not need the backend: a bad path fails before anything starts. F16/BF16 stay 16-bit until
+  // tensorsToParams widens them one at a time (and drops each host copy): peak host memory ~ one float32 model.
+  const ckpt = loadModelPath(modelPath, '--model', { half: 'keep' });
   const cfg = ckpt.config;
   const N = (o.n as number | undefined) ?? 100;
   const T = (o.t as number | undefined) ?? 100;
@@ -67,7 +69,7 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   const backend = await initBackend({ backend: o.backend as string | undefined });
   for (const n of ckpt.notes) log(`  note: ${n}`);
   const val = openDataset(info, 'val');
-  const params = tensorsToParams(ckpt.tensors, false);
+  const params = tensorsToParams(ckpt.tensors, false, { consume: true });
   try {
     log(`rank: ${modelName} (${cfg.nLayer} layers x ${cfg.nHead} heads, width ${cfg.nEmbd}) on ${backend.name}; ` +
       `${N} windows of ${T} tokens from ${info.name} val (${info.tokens.val.toLocaleString()} tokens), seed ${seed}`);

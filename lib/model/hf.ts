@@ -378,16 +378,20 @@ export function writeNanoGPTSafetensors(file: string, config: GPTConfig, tensors
 // ---------------------------------------------------------------------------------------------------------------
 // tfjs adapters
 
-/** One tf.Variable per tensor (float types, F16/BF16 included, -> float32; integer types -> int32). The caller owns them. */
-export function tensorsToParams(tensors: TensorMap, trainable = true): Params {
+/** One tf.Variable per tensor (float types, F16/BF16 included, -> float32; integer types -> int32). The caller owns them.
+ * With opts.consume, each entry is deleted from `tensors` as it is converted. */
+export function tensorsToParams(tensors: TensorMap, trainable = true, opts: { consume?: boolean } = {}): Params {
   const params: Params = {};
   try {
     for (const [name, t] of Object.entries(tensors)) {
+      // consume: drop each host array once it is in tfjs, so a big model is not held twice (gpt2-xl: 6.2 GB each)
+      if (opts.consume) delete tensors[name];
       const half = t.dtype === 'F16' || t.dtype === 'BF16';
       const isFloat = t.dtype === 'F32' || t.dtype === 'F64' || half;
       // A copy (widened from 16 bits one tensor at a time): tfjs may keep the array it is given, and the caller may
       // reuse theirs.
-      const values = half ? widenHalf(t.data as Uint16Array, t.dtype as 'F16' | 'BF16') : isFloat ? new Float32Array(t.data) : new Int32Array(t.data);
+      const owned = opts.consume && (t.data instanceof Float32Array || t.data instanceof Int32Array); // no copy needed
+      const values = half ? widenHalf(t.data as Uint16Array, t.dtype as 'F16' | 'BF16') : owned ? t.data : isFloat ? new Float32Array(t.data) : new Int32Array(t.data);
       params[name] = tf.tidy(() => tf.variable(tf.tensor(values, t.shape, isFloat ? 'float32' : 'int32'), trainable));
     }
   } catch (e) {
