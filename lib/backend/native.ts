@@ -10,13 +10,14 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { NativeAddon, Fallback, KernelArgs, kernelFactories } from './native-kernels';
+import { kernelFactories } from './native-kernels';
+import type { NativeAddon, Fallback, KernelArgs } from './native-types';
 import { installNativeGrads } from './native-grads';
 import { registerNativeOps } from './native-ops';
 import { registerTrainOps } from './native-train-ops';
 import { HOST_BACKEND, cpuFallback, registerHostKernel, restoreHostKernel } from './host-backend';
 
-export type { NativeAddon } from './native-kernels';
+export type { NativeAddon } from './native-types';
 
 export interface NativeStatus {
   /** True while the native kernels are registered on the wasm backend. */
