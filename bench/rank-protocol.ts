@@ -1,6 +1,7 @@
 // The rank-analysis protocol (paper §1.2: N windows of T tokens, every layer's and head's attention pattern, k* by
 // SVD) on config C's model, timed in its own process: forward (incl. copying patterns off the backend) and SVD.
 //   npx tsx bench/rank-protocol.ts --native 1 --threads 2 --model fast [--n 100] [--t 100] [--batch 10]
+//     [--preset gpt2-xl --backend host]   (another model shape, e.g. the paper's largest, on the host backend)
 // The SVDs run through LAPACK when the native addon is on, else ml-matrix (lib/metrics/rank singularValuesBatch).
 // Random init and random tokens: only the time matters here. Prints a `RESULT {json}` line.
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +11,7 @@ import { initParams, disposeParams } from '../lib/model/params';
 import { gptPatternSource } from '../lib/metrics/gpt-patterns';
 import { measureAttentionRanks } from '../lib/metrics/measure';
 import { BENCH_CONFIGS } from './common';
+import { makeConfig } from '../lib/model/config';
 import { Rng } from '../lib/util/rng';
 
 function arg(name: string, dflt: string): string {
@@ -26,8 +28,9 @@ async function main(): Promise<void> {
   const N = Number(arg('n', '100'));
   const T = Number(arg('t', '100'));
   const batchSize = Number(arg('batch', '10'));
-  const cfg = BENCH_CONFIGS.C.cfg;
-  const params = initParams(cfg, { seed: 3 });
+  const preset = arg('preset', '');
+  const cfg = preset ? makeConfig(preset) : BENCH_CONFIGS.C.cfg;
+  const params = initParams(cfg, { seed: 3, trainable: false });
   const rng = new Rng(4);
   const windows = Array.from({ length: N }, () => Int32Array.from({ length: T }, () => rng.int(cfg.vocabSize)));
   const res = await measureAttentionRanks(gptPatternSource(params, cfg), windows, { N, T, batchSize, meanMatrix: false });
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
     svd: native && nativeStatus().enabled ? 'LAPACK dgesdd (native addon)' : 'ml-matrix (JavaScript)',
     threads: native ? threads : 1,
     report: formatBackendReport(report),
+    model: preset || 'config C',
     N,
     T,
     batchSize,

@@ -1,7 +1,10 @@
 // `npm run bench`: training-step time of the issue-8 configs A-D on every backend path available here, next to
 // PyTorch timed on this machine in the same run (bench/pytorch.ts; the numbers issue 8 wrote down where
 // python3-torch is not installed), plus the rank-analysis protocol on config C's model.
-//   npm run bench [-- --quick] [--configs A,D] [--full] [--no-rank] [--no-torch] [--both-models] [--out results/bench/x.json]
+//   npm run bench [-- --quick] [--configs A,D,E] [--full] [--no-rank] [--no-torch] [--both-models] [--out results/bench/x.json]
+// Config E (GPT-2 Medium) runs on the host backend only (tensors in Node memory); the host path runs every config at
+// full batch. The rank protocol on gpt2-xl's shape: npx tsx bench/rank-protocol.ts --preset gpt2-xl --backend host
+// --threads 2 (random init; several minutes; ~8 GB RSS).
 // CPU ms = process CPU time per step (all threads): on a busy machine, a 1-thread run's CPU time is what its step
 // would take on an idle core; the load average is printed so that wall times can be judged.
 // Each run is a child process (bench/train-step.ts, bench/rank-protocol.ts), so peak RSS is per run.
@@ -12,7 +15,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BENCH_CONFIGS, ConfigKey } from './common';
+import { BENCH_CONFIGS, ConfigKey, HOST_ONLY } from './common';
 import type { StepResult } from './train-step';
 import { loadAddon, defaultThreads } from '../lib/backend/native';
 import { torchRunner } from './pytorch';
@@ -121,11 +124,13 @@ async function main(): Promise<void> {
       }
     }
   }
+  // Tensors in Node memory (issue 16): every config at full batch, E (GPT-2 Medium) only here.
+  if (nativeOk) paths.push({ name: `host ${cores}T`, backend: 'host', native: true, threads: cores, model: nativeModel });
   if (tfjsNodeInstalled()) paths.push({ name: 'tfjs-node', backend: 'node', native: false, threads: cores, model: 'plain' });
 
   const plans: Record<ConfigKey, RunPlan> = quick
-    ? { D: { warmup: 1, steps: 5, budgetS: 30, rounds: 1 }, A: { warmup: 1, steps: 2, budgetS: 40, rounds: 1 }, B: { warmup: 1, steps: 2, budgetS: 40, rounds: 1 }, C: { warmup: 1, steps: 1, budgetS: 60, rounds: 1 } }
-    : { D: { warmup: 3, steps: 60, budgetS: 120, rounds: 4 }, A: { warmup: 1, steps: 4, budgetS: 120, rounds: 2 }, B: { warmup: 1, steps: 3, budgetS: 90, rounds: 1 }, C: { warmup: 1, steps: 3, budgetS: 120, rounds: 1 } };
+    ? { D: { warmup: 1, steps: 5, budgetS: 30, rounds: 1 }, A: { warmup: 1, steps: 2, budgetS: 40, rounds: 1 }, B: { warmup: 1, steps: 2, budgetS: 40, rounds: 1 }, C: { warmup: 1, steps: 1, budgetS: 60, rounds: 1 }, E: { warmup: 1, steps: 1, budgetS: 300, rounds: 1 } }
+    : { D: { warmup: 3, steps: 60, budgetS: 120, rounds: 4 }, A: { warmup: 1, steps: 4, budgetS: 120, rounds: 2 }, B: { warmup: 1, steps: 3, budgetS: 90, rounds: 1 }, C: { warmup: 1, steps: 3, budgetS: 120, rounds: 1 }, E: { warmup: 1, steps: 2, budgetS: 300, rounds: 1 } };
 
   console.log(`inheritune-lab bench: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`native kernels: ${nativeOk ? 'built' : `unavailable (${nativeWhy})`}; tfjs-node: ${tfjsNodeInstalled() ? 'installed' : 'not installed'}`);
@@ -142,7 +147,7 @@ async function main(): Promise<void> {
   for (const key of configs) {
     const spec = BENCH_CONFIGS[key];
     const plan = plans[key];
-    const micro = spec.microBatches > 1 ? ` (step = ${spec.microBatches} accumulated micro-batches of ${spec.batch / spec.microBatches}: 4 GB wasm heap)` : '';
+    const micro = spec.microBatches > 1 ? ` (wasm paths: step = ${spec.microBatches} accumulated micro-batches of ${spec.batch / spec.microBatches}: 4 GB wasm heap; host path: full batch)` : '';
     // PyTorch and the native paths take turns in `rounds` rounds, so that both see the same machine: on this 2-vCPU
     // VM, two-thread step times drift by up to 1.5x within minutes (PyTorch's D: 61 ms, then 90 ms, same command).
     const torchSteps: Record<number, number[]> = {};
@@ -158,6 +163,10 @@ async function main(): Promise<void> {
       for (const p of paths) {
         if (failed.has(p.name) || (round > 0 && !p.native)) continue; // the slow wasm paths run once
         if (p.name === 'wasm plain' && (key === 'B' || key === 'C') && !full) continue;
+        if (HOST_ONLY.has(key) && p.backend !== 'host') {
+          failed.set(p.name, 'not run: parameters, gradients and AdamW moments exceed the 4 GB wasm heap (the host path runs it)');
+          continue;
+        }
         const steps = p.native ? perRound : plan.steps;
         const r = child('train-step.ts', [
           '--config', key, '--backend', p.backend, '--native', p.native ? '1' : '0', '--threads', String(p.threads),

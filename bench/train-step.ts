@@ -1,6 +1,6 @@
 // One benchmark run in its own process (so that peak RSS belongs to it): trains one config for a few steps on one
 // backend path and prints a `RESULT {json}` line. Started by bench/run.ts; usable alone:
-//   npx tsx bench/train-step.ts --config D --backend wasm --native 1 --threads 2 --model fast --steps 10
+//   npx tsx bench/train-step.ts --config D --backend wasm --native 1 --threads 2 --model fast --steps 10 [--micro m]
 //   [--warmup 1] [--budget-s 120]   (stops early, after at least one timed step, once the budget is spent)
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, formatBackendReport } from '../lib/backend';
@@ -28,12 +28,13 @@ export interface StepResult {
   tokensPerStep: number;
   peakRssMB: number;
   stoppedByBudget: boolean;
+  microBatches: number;
 }
 
 async function main(): Promise<void> {
   const key = arg('config', 'D') as ConfigKey;
   const spec = BENCH_CONFIGS[key];
-  if (!spec) throw new Error(`unknown config '${key}'; choose A, B, C or D`);
+  if (!spec) throw new Error(`unknown config '${key}'; choose A, B, C, D or E`);
   const backend = arg('backend', 'wasm');
   const native = arg('native', '1') !== '0';
   const threads = Number(arg('threads', '1'));
@@ -47,7 +48,10 @@ async function main(): Promise<void> {
   const warmup = Number(arg('warmup', '1'));
   const budgetMs = Number(arg('budget-s', '600')) * 1000;
 
-  const trainer = makeTrainer(spec, model === 'fast', 1);
+  // The host backend keeps tensors in Node memory: every config at full batch there.
+  const micro = Number(arg('micro', String(report.tfjsName === 'host' ? 1 : spec.microBatches)));
+  if (!Number.isInteger(micro) || micro < 1 || spec.batch % micro) throw new Error(`--micro ${micro} must divide the batch ${spec.batch}`);
+  const trainer = makeTrainer(spec, model === 'fast', 1, micro);
   const stepsMs: number[] = [];
   const cpuMs: number[] = [];
   const warmupMs: number[] = [];
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
     tokensPerStep: spec.batch * spec.cfg.blockSize,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     stoppedByBudget,
+    microBatches: micro,
   };
   console.log(`RESULT ${JSON.stringify(result)}`);
 }

@@ -6,12 +6,17 @@
 //   node      @tensorflow/tfjs-node     (libtensorflow on CPU; a user opt-in)
 //   wasm      @tensorflow/tfjs-backend-wasm (XNNPACK + SIMD, single thread; always installed, works offline)
 //   cpu       the pure-JS reference backend (about 35x slower than wasm; for debugging only)
+// and, only when asked for:
+//   host      tensors in Node memory (bounded by RAM, not by the 4 GB wasm heap), native kernels over them and
+//             tfjs-backend-cpu's for the rest (lib/backend/host-backend): for gpt2-large/xl-sized models
 // Force one with INHERITUNE_BACKEND=<name> or initBackend({ backend: '<name>' }).
 import * as tf from '@tensorflow/tfjs';
 import { registerMissingKernels } from './backend/kernels';
 import { enableNativeKernels, nativeStatus, NativeStatus } from './backend/native';
+import { guardWasmAllocations } from './backend/wasm-memory';
+import { HOST_BACKEND, registerHostBackend } from './backend/host-backend';
 
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu', 'host'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendAttempt {
@@ -49,6 +54,8 @@ interface Candidate {
   tfjsName: string;
   /** Loads the package (registers its backend) or throws with a human-readable reason. */
   load: () => void;
+  /** Picked only when forced (not in the automatic order). */
+  onlyForced?: boolean;
 }
 
 function requireNodeBinding(pkg: string): void {
@@ -76,7 +83,20 @@ const CANDIDATES: Candidate[] = [
   { name: 'node', tfjsName: 'tensorflow', load: () => requireNodeBinding('@tensorflow/tfjs-node') },
   { name: 'wasm', tfjsName: 'wasm', load: () => void require('@tensorflow/tfjs-backend-wasm') },
   { name: 'cpu', tfjsName: 'cpu', load: () => undefined },
+  {
+    name: 'host',
+    tfjsName: HOST_BACKEND,
+    // the wasm package too: the native kernels are registered from its kernel list
+    load: () => {
+      require('@tensorflow/tfjs-backend-wasm');
+      registerHostBackend();
+    },
+    onlyForced: true,
+  },
 ];
+
+/** Backends whose kernels the native addon replaces. */
+const NATIVE_CAPABLE = new Set(['wasm', HOST_BACKEND]);
 
 /** Parses a backend name given by a user; throws naming the valid choices. */
 export function parseBackendName(value: string): BackendName {
@@ -99,16 +119,21 @@ export interface InitBackendOptions {
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendReport> {
   const forcedRaw = options.backend ?? process.env.INHERITUNE_BACKEND;
   const forced = forcedRaw ? parseBackendName(forcedRaw) : undefined;
-  if (current && (!forced || forced === current.name)) return current;
+  if (current && (!forced || forced === current.name)) {
+    if (current.tfjsName === 'wasm' && tf.getBackend() === 'wasm') guardWasmAllocations(); // a re-created backend
+    return current;
+  }
 
   const attempts: BackendAttempt[] = [];
-  const order = forced ? CANDIDATES.filter((c) => c.name === forced) : CANDIDATES;
+  const order = forced ? CANDIDATES.filter((c) => c.name === forced) : CANDIDATES.filter((c) => !c.onlyForced);
   for (const cand of order) {
     const reason = await tryCandidate(cand);
     attempts.push(reason === undefined ? { name: cand.name, ok: true } : { name: cand.name, ok: false, reason });
     if (reason !== undefined) continue;
     registerMissingKernels(cand.tfjsName);
-    const native = cand.tfjsName === 'wasm' ? enableNativeKernels() : { enabled: false, detail: `not used on ${cand.name}`, kernels: [] };
+    // A failed allocation in the 4 GB wasm heap must stop the run, not alias the heap's first bytes.
+    if (cand.tfjsName === 'wasm') guardWasmAllocations();
+    const native = NATIVE_CAPABLE.has(cand.tfjsName) ? enableNativeKernels() : { enabled: false, detail: `not used on ${cand.name}`, kernels: [] };
     silenceNodeBanner();
     const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
     current = {
@@ -118,7 +143,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         ? `forced by ${options.backend ? 'argument' : 'INHERITUNE_BACKEND'}`
         : skipped.length === 0 ? 'best available' : `best available (skipped ${skipped.join('; ')})`,
       attempts,
-      prefersPlain2DMatMul: cand.tfjsName === 'wasm' || cand.tfjsName === 'cpu',
+      prefersPlain2DMatMul: cand.tfjsName === 'wasm' || cand.tfjsName === 'cpu' || cand.tfjsName === HOST_BACKEND,
       tfjsVersion: tf.version.tfjs,
       native,
     };
@@ -162,8 +187,9 @@ export async function availableBackends(): Promise<BackendName[]> {
 
 /** One line: which backend runs, why, and the tfjs version. */
 export function formatBackendReport(r: BackendReport): string {
-  const native = r.tfjsName === 'wasm' ? ` (native kernels: ${nativeStatus().detail})` : '';
-  return `backend: ${r.name}${native} (tfjs '${r.tfjsName}' ${r.tfjsVersion}); ${r.why}`;
+  const host = r.tfjsName === HOST_BACKEND ? ' (tensors in Node memory; tfjs-backend-cpu kernels where no native one exists)' : '';
+  const native = NATIVE_CAPABLE.has(r.tfjsName) ? ` (native kernels: ${nativeStatus().detail})` : '';
+  return `backend: ${r.name}${host}${native} (tfjs '${r.tfjsName}' ${r.tfjsVersion}); ${r.why}`;
 }
 
 // The cpu backend prints a "looks like you are running TensorFlow.js in Node.js" banner into the first notebook cell

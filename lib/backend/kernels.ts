@@ -1,6 +1,7 @@
-// Kernels that training needs but a backend lacks. tfjs does not fall back to another backend per kernel, so a
+// Kernels that training needs but a backend lacks (or has only in a form too slow for the GPT-2 vocabulary). tfjs does not fall back to another backend per kernel, so a
 // missing kernel is registered here in plain JavaScript against the backend's own memory.
 import * as tf from '@tensorflow/tfjs';
+import { HOST_BACKEND, registerHostKernel } from './host-backend';
 
 /** Minimal view of the wasm backend's memory API (tfjs-backend-wasm 4.x, backend_wasm.d.ts). */
 interface WasmBackendMemory {
@@ -48,6 +49,12 @@ const registered = new Set<string>();
 
 /** Registers the shims a backend needs; idempotent. */
 export function registerMissingKernels(tfjsBackendName: string): void {
+  if (tfjsBackendName === HOST_BACKEND && !registered.has(HOST_BACKEND)) {
+    // tfjs-backend-cpu's UnsortedSegmentSum loops over every segment (50257 for the GPT-2 vocabulary); this one
+    // reads each row once.
+    registerHostKernel('UnsortedSegmentSum', unsortedSegmentSumWasm);
+    registered.add(HOST_BACKEND);
+  }
   if (tfjsBackendName !== 'wasm' || registered.has('wasm')) return;
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm as tf.KernelFunc });

@@ -1,17 +1,10 @@
-// Data-movement kernels for the wasm backend, computed by the native addon: Slice, SplitV, Concat, Pack, and Cast
+// Data-movement kernels for the wasm backend, computed by the native addon: Slice, SplitV, Concat, Pack, Tile (of size-1
+// axes: a broadcast copy), and Cast
 // to the same dtype (shared, no copy). They cover float32 and int32 (4-byte elements are copied bit-exactly through
 // a Float32Array view of the same bytes); other dtypes go to the wasm kernel. wasm's Slice reads its whole input back
 // to JavaScript on every call and its Concat copies row by row, which made SplitV/Concat/Pack visible in a profile.
 import * as tf from '@tensorflow/tfjs';
-import type { KernelFactory, KernelArgs } from './native-kernels';
-
-interface WasmBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  incRef(dataId: tf.DataId): void;
-}
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+import { KernelFactory, KernelArgs, KernelBackend as WasmBackend, f32, size } from './native-types';
 const copyable = (dtype: tf.DataType): boolean => dtype === 'float32' || dtype === 'int32';
 
 /** A Float32Array over the tensor's 4-byte elements (int32 data is moved as bit patterns). */
@@ -125,6 +118,21 @@ export const cast: KernelFactory = (_addon, fallback) => (args: KernelArgs) => {
   return share(args.backend as WasmBackend, x);
 };
 
+/** Tile where every tiled axis has size 1 (what tf.broadcastTo issues): a broadcast copy. */
+export const tile: KernelFactory = (addon, fallback) => (args) => {
+  const backend = args.backend as WasmBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const reps = (args.attrs as unknown as { reps: number[] }).reps;
+  if (x.dtype !== 'float32' || reps.length !== x.shape.length || reps.some((r, d) => r !== 1 && x.shape[d] !== 1)) return fallback(args);
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  const out = backend.makeOutput(outShape, 'float32');
+  if (size(outShape) > 0) {
+    const v = f32(backend, x);
+    addon.binary(7, v, v, f32(backend, out), x.shape, x.shape, outShape);
+  }
+  return out;
+};
+
 export function copyKernelFactories(): Record<string, KernelFactory> {
-  return { Slice: slice, SplitV: splitV, Concat: concat, Pack: pack, Cast: cast, GatherV2: gatherV2 };
+  return { Slice: slice, SplitV: splitV, Concat: concat, Pack: pack, Cast: cast, GatherV2: gatherV2, Tile: tile };
 }

@@ -6,32 +6,11 @@
 // Each override falls back to tfjs's own gradient when the running backend is not wasm with native kernels, so
 // installing them never changes what another backend computes. Same formulas, so results match to rounding.
 import * as tf from '@tensorflow/tfjs';
-import type { KernelFactory, NativeAddon } from './native-kernels';
-
-interface WasmBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
+import { NativeAddon, KernelBackend as WasmBackend, f32, size } from './native-types';
+import { NATIVE_BACKENDS } from './native-ops';
 
 const SOFTMAX_GRAD = 'InherituneSoftmaxGrad';
 const TANH_GRAD = 'InherituneTanhGrad';
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFromHeap(t) as Float32Array;
-
-/** Tile where every tiled axis has size 1 (what tf.broadcastTo issues): a broadcast copy. */
-export const tile: KernelFactory = (addon, fallback) => (args) => {
-  const backend = args.backend as WasmBackend;
-  const x = args.inputs.x as tf.TensorInfo;
-  const reps = (args.attrs as unknown as { reps: number[] }).reps;
-  if (x.dtype !== 'float32' || reps.length !== x.shape.length || reps.some((r, d) => r !== 1 && x.shape[d] !== 1)) return fallback(args);
-  const outShape = x.shape.map((d, i) => d * reps[i]);
-  const out = backend.makeOutput(outShape, 'float32');
-  if (size(outShape) > 0) {
-    const v = f32(backend, x);
-    addon.binary(7, v, v, f32(backend, out), x.shape, x.shape, outShape);
-  }
-  return out;
-};
 
 function softmaxGradKernel(addon: NativeAddon) {
   return (args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo => {
@@ -113,7 +92,7 @@ function overrides(): tf.GradConfig[] {
 
 /** Registers the fused gradient kernels on wasm and the gradient overrides; `isActive` says when to use them. */
 export function installNativeGrads(addon: NativeAddon, isActive: () => boolean): void {
-  active = () => isActive() && tf.getBackend() === 'wasm';
+  active = () => isActive() && NATIVE_BACKENDS.has(tf.getBackend());
   if (!tf.getKernel(SOFTMAX_GRAD, 'wasm')) {
     tf.registerKernel({ kernelName: SOFTMAX_GRAD, backendName: 'wasm', kernelFunc: softmaxGradKernel(addon) as unknown as tf.KernelFunc });
     tf.registerKernel({ kernelName: TANH_GRAD, backendName: 'wasm', kernelFunc: tanhGradKernel(addon) as unknown as tf.KernelFunc });

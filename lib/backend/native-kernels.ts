@@ -3,66 +3,10 @@
 // dtypes, unusual attributes) to the wasm kernel they replace. Registration lives in ./native.
 import * as tf from '@tensorflow/tfjs';
 import { copyKernelFactories } from './native-copy-kernels';
-import { tile } from './native-grads';
+import { KernelFactory, KernelBackend as WasmBackend, f32, size } from './native-types';
 
-/** The addon's functions (native/src/addon.cc). */
-export interface NativeAddon {
-  gemm(
-    a: Float32Array, b: Float32Array, c: Float32Array, bias: Float32Array | null, batch: number, m: number, n: number,
-    k: number, transA: boolean, transB: boolean, aOff: Float64Array | null, bOff: Float64Array | null, act: number,
-  ): void;
-  unary(op: number, x: Float32Array, y: Float32Array): void;
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, aShape: number[], bShape: number[], outShape: number[]): void;
-  reduce(op: number, x: Float32Array, out: Float32Array, pre: number, red: number, post: number): void;
-  softmax(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
-  transpose(x: Float32Array, y: Float32Array, shape: number[], perm: number[]): void;
-  slice(x: Float32Array, y: Float32Array, shape: number[], begin: number[], size: number[]): void;
-  concat(xs: Float32Array[], inners: number[], y: Float32Array, pre: number): void;
-  /** Returns -1, or the position of the first index outside [0, axisLen). */
-  gather(x: Float32Array, idx: Int32Array, y: Float32Array, pre: number, axisLen: number, post: number): number;
-  softmaxGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void;
-  tanhGrad(y: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  gelu(x: Float32Array, y: Float32Array): void;
-  geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, c: number, eps: number): void;
-  layerNormGrad(x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, db: Float32Array | null, rows: number, c: number): void;
-  /** Row r of (rows, T) is query r % T: softmax(scale * x) over columns <= r % T, exactly 0 beyond. */
-  causalSoftmax(x: Float32Array, y: Float32Array, rows: number, T: number, scale: number): void;
-  causalSoftmaxGrad(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, T: number, scale: number): void;
-  /** Causal attention from qkv (B*T, 3C): y (B*T, C) heads side by side and the pattern p (B, nh, T, T). */
-  attention(qkv: Float32Array, y: Float32Array, p: Float32Array, B: number, T: number, nh: number, scale: number): void;
-  attentionGrad(qkv: Float32Array, p: Float32Array, dy: Float32Array, dqkv: Float32Array, B: number, T: number, nh: number, scale: number): void;
-  /** consts: [decay, beta1, 1-beta1, beta2, 1-beta2, bc2Sqrt, eps, stepSize], float32 (lib/train/adamw.ts). */
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, consts: Float32Array): void;
-  /** Softmax cross-entropy rows: p = softmax(x), nll = logsumexp - x[t] (0 where t = -1). Returns -1 or the first bad row. */
-  softmaxXent(x: Float32Array, targets: Int32Array, p: Float32Array, nll: Float32Array, rows: number, V: number): number;
-  /** dx = (p - onehot(t)) * coef[row]. */
-  softmaxXentGrad(p: Float32Array, targets: Int32Array, coef: Float32Array, dx: Float32Array, rows: number, V: number): void;
-  /** C1 = op(A1) op(B1) and C2 = op(A2) op(B2), concurrently on 2 threads; dims = [M, N, K, transA, transB]. */
-  gemmPair(a1: Float32Array, b1: Float32Array, c1: Float32Array, dims1: number[], a2: Float32Array, b2: Float32Array, c2: Float32Array, dims2: number[]): void;
-  singularValues(a: Float64Array, s: Float64Array, count: number, rows: number, cols: number): void;
-  setThreads(n: number): void;
-  info(): { blasConfig: string; blasThreading: string; threads: number; cores: number; simd: string };
-}
+export type { NativeAddon, KernelArgs, Fallback, KernelFactory, KernelBackend } from './native-types';
 
-/** The part of tfjs-backend-wasm's BackendWasm these kernels use. */
-interface WasmBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  incRef(dataId: tf.DataId): void;
-}
-
-export interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}
-export type Fallback = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
-/** Builds a kernel function from the addon and the wasm kernel it replaces. */
-export type KernelFactory = (addon: NativeAddon, fallback: Fallback) => (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-const f32 = (backend: WasmBackend, t: tf.TensorInfo): Float32Array => backend.typedArrayFromHeap(t) as Float32Array;
 
 // Below this many output elements the wasm kernel is as fast (the cost is the JS around either call).
 const TINY = 64;
@@ -277,5 +221,5 @@ export function kernelFactories(): Record<string, KernelFactory> {
   for (const [name, op] of Object.entries(UNARY_OPS)) out[name] = unaryKernel(op);
   for (const [name, op] of Object.entries(BINARY_OPS)) out[name] = binaryKernel(op);
   for (const [name, [op, axisAttr]] of Object.entries(REDUCE_OPS)) out[name] = reduceKernel(op, axisAttr);
-  return { ...out, ...copyKernelFactories(), Tile: tile };
+  return { ...out, ...copyKernelFactories() };
 }

@@ -11,13 +11,14 @@
 //   gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3*0.044715 x^2),  t = tanh(sqrt(2/pi)(x + 0.044715 x^3))
 //   LayerNorm: xhat = (x - mean) rstd, g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum dy xhat; db = sum dy
 import * as tf from '@tensorflow/tfjs';
-import type { NativeAddon } from './native-kernels';
+import { NativeAddon, KernelBackend, f32 } from './native-types';
+import { HOST_BACKEND } from './host-backend';
 
-/** The part of tfjs-backend-wasm's BackendWasm the fused kernels use. */
-export interface WasmBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
+/** Backends whose kernels the addon computes: wasm (tensors in the wasm heap) and host (tensors in Node memory). */
+export const NATIVE_BACKENDS: ReadonlySet<string> = new Set(['wasm', HOST_BACKEND]);
+
+/** The backend calls the fused kernels use (wasm's BackendWasm, or HostView on the host backend). */
+export type WasmBackend = KernelBackend;
 export type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 const GELU = 'InherituneGelu';
@@ -29,9 +30,7 @@ const CAUSAL_GRAD = 'InherituneCausalSoftmaxGrad';
 const ADAMW = 'InherituneAdamW';
 const ATTN = 'InherituneAttention';
 const ATTN_GRAD = 'InherituneAttentionGrad';
-/** Zero-copy view of a tensor's data in the wasm heap. Take it after every makeOutput of the kernel: allocating can
- * grow the heap, which detaches the views taken before. */
-export const f32 = (b: WasmBackend, t: tf.TensorInfo): Float32Array => b.typedArrayFromHeap(t) as Float32Array;
+export { f32 };
 
 /** Registers a kernel on the wasm backend. */
 export function registerWasmKernel(kernelName: string, f: (a: Args) => tf.TensorInfo | tf.TensorInfo[]): void {
@@ -46,9 +45,9 @@ function rowsOf(x: tf.TensorInfo): [number, number] {
   return [x.shape.reduce((p, q) => p * q, 1) / Math.max(last, 1), last];
 }
 
-/** True when the fused ops run natively (wasm backend with native kernels on). */
+/** True when the fused ops run natively (wasm or host backend with native kernels on). */
 export function nativeOpsActive(): boolean {
-  return isActive() && tf.getBackend() === 'wasm';
+  return isActive() && NATIVE_BACKENDS.has(tf.getBackend());
 }
 
 /** Registers the fused kernels on wasm (called by enableNativeKernels). */

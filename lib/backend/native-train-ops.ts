@@ -7,7 +7,7 @@
 //                                         run concurrently, one thread each (faster than one after the other on 2
 //                                         threads for the GPT's small products; bench/native.ts)
 import * as tf from '@tensorflow/tfjs';
-import type { NativeAddon } from './native-kernels';
+import type { NativeAddon } from './native-types';
 import { WasmBackend, f32, registerWasmKernel, requireActive } from './native-ops';
 
 const XENT = 'InherituneSoftmaxXent';

@@ -10,12 +10,14 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { NativeAddon, Fallback, KernelArgs, kernelFactories } from './native-kernels';
+import { kernelFactories } from './native-kernels';
+import type { NativeAddon, Fallback, KernelArgs } from './native-types';
 import { installNativeGrads } from './native-grads';
 import { registerNativeOps } from './native-ops';
 import { registerTrainOps } from './native-train-ops';
+import { HOST_BACKEND, cpuFallback, registerHostKernel, restoreHostKernel } from './host-backend';
 
-export type { NativeAddon } from './native-kernels';
+export type { NativeAddon } from './native-types';
 
 export interface NativeStatus {
   /** True while the native kernels are registered on the wasm backend. */
@@ -122,6 +124,7 @@ export function enableNativeKernels(opts: EnableOptions = {}): NativeStatus {
   installNativeGrads(a, () => status.enabled);
   registerNativeOps(a, () => status.enabled);
   registerTrainOps(a);
+  if (tf.findBackendFactory(HOST_BACKEND)) enableOnHost(a, factories, wanted);
   const info = a.info();
   status = {
     enabled: true,
@@ -132,13 +135,32 @@ export function enableNativeKernels(opts: EnableOptions = {}): NativeStatus {
   return status;
 }
 
-/** Puts wasm's own kernels back. */
+/**
+ * The same kernels on the host backend (lib/backend/host-backend: tensors in Node memory), each falling back to the
+ * cpu kernel it replaces; the fused ops (Inherit*) are registered there as they are on wasm.
+ */
+function enableOnHost(a: NativeAddon, factories: Record<string, ReturnType<typeof kernelFactories>[string]>, wanted: string[]): void {
+  for (const name of wanted) {
+    const fallback = cpuFallback(name);
+    if (!fallback) continue;
+    registerHostKernel(name, factories[name](a, fallback as Fallback) as (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]);
+    onHost.add(name);
+  }
+  for (const k of tf.getKernelsForBackend('wasm')) {
+    if (k.kernelName.startsWith('Inheritune')) registerHostKernel(k.kernelName, k.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo);
+  }
+}
+const onHost = new Set<string>();
+
+/** Puts wasm's own kernels back (and the cpu kernels on the host backend). */
 export function disableNativeKernels(): void {
   for (const [name, orig] of originals) {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(orig);
   }
   originals.clear();
+  for (const name of onHost) restoreHostKernel(name);
+  onHost.clear();
   if (status.enabled) status = { enabled: false, detail: 'disabled by disableNativeKernels()', kernels: [] };
 }
 

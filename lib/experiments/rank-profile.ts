@@ -42,11 +42,12 @@ export function rankWindows(val: TokenSource, N: number, T: number, seed: number
 /** The paper's protocol: N random windows of T tokens from the validation split, every head of every layer. */
 export async function measureRankProfile(
   params: Params, cfg: GPTConfig, val: TokenSource,
-  o: { N: number; T: number; seed: number; model: string; data: string; onProgress?: (p: MeasureProgress) => void; windows?: Int32Array[] },
+  o: { N: number; T: number; seed: number; model: string; data: string; onProgress?: (p: MeasureProgress) => void; windows?: Int32Array[]; batchSize?: number },
 ): Promise<MeasureResult> {
+  // The windows are drawn 10 at a time whatever the forward batch, so every batch size sees the same windows.
   const windows = o.windows ?? rankWindows(val, o.N, o.T, o.seed);
   return measureAttentionRanks(gptPatternSource(params, cfg), windows, {
-    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(10, o.N),
+    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(o.batchSize ?? 10, o.N),
     contextLength: cfg.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,
   });
 }
@@ -58,15 +59,15 @@ export async function measureRankProfile(
  */
 export async function measureRankAndSinks(
   params: Params, cfg: GPTConfig, val: TokenSource,
-  o: { N: number; T: number; seed: number; model: string; data: string; causalWindows?: number; onProgress?: (p: MeasureProgress) => void },
+  o: { N: number; T: number; seed: number; model: string; data: string; causalWindows?: number; batchSize?: number; onProgress?: (p: MeasureProgress) => void },
 ): Promise<{ rank: MeasureResult; sinks: SinkResult }> {
   const windows = rankWindows(val, o.N, o.T, o.seed);
   const acc = new SinkAccumulator(cfg);
   const rank = await measureAttentionRanks(sinkPatternSource(params, cfg, acc), windows, {
-    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(10, o.N),
+    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(o.batchSize ?? 10, o.N),
     contextLength: cfg.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,
   });
-  const sinks = await finishSinkDiagnostics(params, cfg, acc, windows, { causalWindows: o.causalWindows ?? Math.min(o.N, 20) });
+  const sinks = await finishSinkDiagnostics(params, cfg, acc, windows, { causalWindows: o.causalWindows ?? Math.min(o.N, 20), batchSize: Math.min(o.batchSize ?? 10, o.N) });
   return { rank, sinks };
 }
 

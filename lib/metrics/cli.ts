@@ -42,6 +42,9 @@ block influence, angular distance, and the loss increase when the layer's attent
   --windows MODE   any | bos: where windows start (default the dataset's: bos for synthetic data, any for text;
                    bos on text starts every window at an EOT document boundary)
   --causal-windows K  windows of the layer-skip losses (default 20; 0 = off; 2 forwards per layer each)
+  --windows-per-batch B
+                   windows per model forward (default 10); fewer need less memory (B x heads x T x T patterns per
+                   layer), the result is the same
   --out DIR        tables and figures (default results/rank/<model name>-<data name>)
   --backend NAME   node-gpu | node | wasm | cpu
   --allow-non-finite  load weights with NaN/Inf values (refused by default; the protocol still refuses NaN patterns)
@@ -56,7 +59,7 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   const a = parseArgs(argv, {
     model: { type: 'string' }, data: { type: 'string' }, n: { type: 'number' }, t: { type: 'number' },
     seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' }, 'allow-non-finite': { type: 'boolean' },
-    windows: { type: 'string', choices: ['any', 'bos'] }, 'causal-windows': { type: 'number' },
+    windows: { type: 'string', choices: ['any', 'bos'] }, 'causal-windows': { type: 'number' }, 'windows-per-batch': { type: 'number' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${RANK_HELP}`);
@@ -68,6 +71,8 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   const seed = (o.seed as number | undefined) ?? 2024;
   const causalWindows = (o['causal-windows'] as number | undefined) ?? Math.min(N, 20);
   if (!Number.isInteger(causalWindows) || causalWindows < 0 || causalWindows > N) throw new Error(`--causal-windows must be an integer in [0, --n = ${N}], got ${causalWindows}`);
+  const batchSize = (o['windows-per-batch'] as number | undefined) ?? 10;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--windows-per-batch must be a positive integer, got ${batchSize}`);
   const dataArg = String(o.data ?? 'owt-mini');
   // A folder path (absolute, or with a separator) is used as it is; a bare name is a dataset under data/.
   const info = dataArg.includes('/') || path.isAbsolute(dataArg) ? describeDataset(path.resolve(dataArg)) : await ensureDataset(dataArg, { quiet: true });
@@ -76,7 +81,9 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
     const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'rank', `${path.basename(modelPath)}-${info.name}-emergence`));
     return profileRunDir({ runDir: modelPath, info, N, T, seed, windows: windowMode, outDir, backend: o.backend as string | undefined, log, allowNonFinite });
   }
-  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite }); // the weights do not need the backend: a bad path fails before anything starts
+  // The weights do not need the backend: a bad path fails before anything starts. F16/BF16 stay 16-bit until
+  // tensorsToParams widens them one at a time (and drops each host copy): peak host memory ~ one float32 model.
+  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite, half: 'keep' });
   const cfg = ckpt.config;
   if (T > cfg.blockSize) throw new Error(`--t ${T} exceeds the model's context (${cfg.blockSize})`);
   const modelName = path.basename(modelPath).replace(/\.safetensors$/, '');
@@ -85,17 +92,17 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   const backend = await initBackend({ backend: o.backend as string | undefined });
   for (const n of ckpt.notes) log(`  note: ${n}`);
   const val = openDataset(info, 'val', 'auto', windowMode);
-  const params = tensorsToParams(ckpt.tensors, false);
+  const params = tensorsToParams(ckpt.tensors, false, { consume: true });
   try {
     const aligned = windowMode ?? (info.meta?.windows ? 'bos' : 'any');
     log(`rank: ${modelName} (${cfg.nLayer} layers x ${cfg.nHead} heads, width ${cfg.nEmbd}) on ${backend.name}; ` +
       `${N} windows of ${T} tokens from ${info.name} val (${info.tokens.val.toLocaleString()} tokens, windows ${aligned}), seed ${seed}`);
     const { rank: res, sinks } = await measureRankAndSinks(params, cfg, val, {
-      N, T, seed, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(), causalWindows,
+      N, T, seed, batchSize, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(), causalWindows,
     });
     const t = res.timings;
     log(`${t.matrices} attention matrices: forward with patterns, residuals and values ${(t.forwardMs / 1000).toFixed(1)} s, SVD ${(t.svdMs / 1000).toFixed(1)} s; ` +
-      `layer skips on ${causalWindows} windows ${(sinks.timings.causalMs / 1000).toFixed(1)} s`);
+      `layer skips on ${causalWindows} windows ${(sinks.timings.causalMs / 1000).toFixed(1)} s; peak memory ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GB RSS`);
     for (const line of layerReport(res, sinks)) log(line);
     for (const line of rankVerdict(res, cfg.nLayer)) log(`- ${line}`);
     for (const line of sinkVerdict(sinks)) log(`- ${line}`);

@@ -10,9 +10,23 @@ export interface NonFiniteCount {
   first: number;
 }
 
-/** Counts NaN and +-Inf values (integer arrays are always finite). */
-export function countNonFinite(data: TensorData): NonFiniteCount {
+/**
+ * Counts NaN and +-Inf values. Integer arrays are always finite, except F16/BF16 weights kept as their 16-bit
+ * patterns (LoadOptions.half 'keep'), whose exponent bits all set mean Inf (zero mantissa) or NaN.
+ */
+export function countNonFinite(data: TensorData, dtype?: string): NonFiniteCount {
   const out: NonFiniteCount = { nan: 0, inf: 0, first: -1 };
+  if (data instanceof Uint16Array && (dtype === 'F16' || dtype === 'BF16')) {
+    const [exp, man] = dtype === 'F16' ? [0x7c00, 0x03ff] : [0x7f80, 0x007f];
+    for (let i = 0; i < data.length; i++) {
+      const b = data[i];
+      if ((b & exp) !== exp) continue;
+      if (b & man) out.nan++;
+      else out.inf++;
+      if (out.first < 0) out.first = i;
+    }
+    return out;
+  }
   if (!(data instanceof Float32Array || data instanceof Float64Array)) return out;
   for (let i = 0; i < data.length; i++) {
     const x = data[i];
@@ -29,7 +43,7 @@ export function countNonFinite(data: TensorData): NonFiniteCount {
 export function nonFiniteTensors(tensors: TensorMap): Array<{ name: string; count: NonFiniteCount; size: number }> {
   const bad: Array<{ name: string; count: NonFiniteCount; size: number }> = [];
   for (const name of Object.keys(tensors).sort()) {
-    const c = countNonFinite(tensors[name].data);
+    const c = countNonFinite(tensors[name].data, tensors[name].dtype);
     if (c.first >= 0) bad.push({ name, count: c, size: tensors[name].data.length });
   }
   return bad;

@@ -97,7 +97,12 @@ export function runModel(params: Params, cfg: GPTConfig, idx: tf.Tensor, opts: R
   return tf.tidy(() => {
     let x = embed(ctx, idx); // (B*T, C)
     const nBlocks = stop ?? cfg.nLayer;
-    for (let l = 0; l < nBlocks; l++) x = block(ctx, x, l);
+    // Each block in its own tidy: only one block's intermediates are alive at a time (gradients keep their own
+    // copies of what they need), so memory grows with the depth by (B*T, C) per block, not by every activation.
+    for (let l = 0; l < nBlocks; l++) {
+      const xIn = x;
+      x = tf.tidy(() => block(ctx, xIn, l));
+    }
     if (stop !== undefined) return { resid: tf.reshape(x, [B, T, cfg.nEmbd]) as tf.Tensor3D };
     const C = cfg.nEmbd;
     x = layerNorm(x, params['transformer.ln_f.weight'], params['transformer.ln_f.bias'], cfg.layerNormEps);

@@ -22,6 +22,7 @@ import { GPTConfig, makeConfig } from './config';
 import { Params, paramSpecs } from './params';
 import { HeaderEntry, Metadata, TensorEntry, TensorMap, readSafetensors, readSafetensorsHeader } from './safetensors';
 import { writeSafetensors } from './safetensors-write';
+import { widenHalf } from './half';
 import { writeFileAtomic } from '../util/fs';
 import { listProblems, quote, quoteName, oneLine } from '../util/errors';
 import { assertFiniteTensors } from './finite';
@@ -34,7 +35,7 @@ const GPT2_EOS = 50256;
 
 export interface Checkpoint {
   config: Readonly<GPTConfig>;
-  /** Our names and layout, float32; no lm_head, no mask buffers, no *.bias keys when config.bias is false. */
+  /** Our names and layout, float32 (F16/BF16 bit patterns with LoadOptions.half 'keep'); no lm_head, no mask buffers, no *.bias keys when config.bias is false. */
   tensors: TensorMap;
   /** Layout of the file read. */
   layout: Layout;
@@ -50,6 +51,9 @@ export interface LoadOptions {
   select?: (name: string) => boolean;
   /** Load weights with NaN / Inf values instead of refusing them (to study a broken checkpoint). Default false. */
   allowNonFinite?: boolean;
+  /** F16/BF16 weights: widened to float32 on load (default), or 'keep' their 16-bit patterns in the checkpoint (half
+   * the host memory); tensorsToParams then widens them one tensor at a time. */
+  half?: 'float32' | 'keep';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -277,7 +281,7 @@ export function loadSafetensorsCheckpoint(file: string, hfConfig?: Record<string
     if (select(name) || (maybeZeroBiases && name.endsWith('.bias'))) wanted.add(stored);
     if (name === 'lm_head.weight' && !partial) wanted.add(stored);
   }
-  const raw = readSafetensors(file, { names: [...wanted] });
+  const raw = readSafetensors(file, { names: [...wanted], half: options.half });
   let tensors: TensorMap = {};
   for (const [stored, t] of Object.entries(raw.tensors)) {
     tensors[ourName.get(stored) as string] = t.dtype === 'F64' ? { dtype: 'F32', shape: t.shape, data: new Float32Array(t.data) } : t;
@@ -285,7 +289,10 @@ export function loadSafetensorsCheckpoint(file: string, hfConfig?: Record<string
   // After the F64 -> F32 conversion, which turns values beyond float32's range into Inf.
   if (!options.allowNonFinite) assertFiniteTensors(tensors, file, '; refusing to load it (pass --allow-non-finite / allowNonFinite to study it anyway)');
   const stored = new Set(Object.values(raw.storedDtypes));
-  if (stored.has('F16') || stored.has('BF16') || stored.has('F64')) notes.push(`converted ${[...stored].filter((d) => d !== 'F32').join('/')} weights to float32`);
+  const halves = [...stored].filter((d) => d === 'F16' || d === 'BF16');
+  if (options.half === 'keep' && halves.length) notes.push(`kept ${halves.join('/')} weights in 16 bits (widened to float32 per tensor when loaded into tfjs)`);
+  const widened = [...stored].filter((d) => d === 'F64' || (options.half !== 'keep' && (d === 'F16' || d === 'BF16')));
+  if (widened.length) notes.push(`converted ${widened.join('/')} weights to float32`);
   if (layout === 'nanogpt') {
     tensors = fromNanoGPTLayout(tensors);
     notes.push('converted nanoGPT Linear weights [out, in] to Conv1D [in, out]');
@@ -392,14 +399,20 @@ export function writeNanoGPTSafetensors(file: string, config: GPTConfig, tensors
 // ---------------------------------------------------------------------------------------------------------------
 // tfjs adapters
 
-/** One tf.Variable per tensor (float types -> float32, integer types -> int32). The caller owns them. */
-export function tensorsToParams(tensors: TensorMap, trainable = true): Params {
+/** One tf.Variable per tensor (float types, F16/BF16 included, -> float32; integer types -> int32). The caller owns them.
+ * With opts.consume, each entry is deleted from `tensors` as it is converted. */
+export function tensorsToParams(tensors: TensorMap, trainable = true, opts: { consume?: boolean } = {}): Params {
   const params: Params = {};
   try {
     for (const [name, t] of Object.entries(tensors)) {
-      const isFloat = t.dtype === 'F32' || t.dtype === 'F64';
-      // A copy: tfjs may keep the array it is given, and the caller may reuse theirs.
-      const values = isFloat ? new Float32Array(t.data) : new Int32Array(t.data);
+      // consume: drop each host array once it is in tfjs, so a big model is not held twice (gpt2-xl: 6.2 GB each)
+      if (opts.consume) delete tensors[name];
+      const half = t.dtype === 'F16' || t.dtype === 'BF16';
+      const isFloat = t.dtype === 'F32' || t.dtype === 'F64' || half;
+      // A copy (widened from 16 bits one tensor at a time): tfjs may keep the array it is given, and the caller may
+      // reuse theirs.
+      const owned = opts.consume && (t.data instanceof Float32Array || t.data instanceof Int32Array); // no copy needed
+      const values = half ? widenHalf(t.data as Uint16Array, t.dtype as 'F16' | 'BF16') : owned ? t.data : isFloat ? new Float32Array(t.data) : new Int32Array(t.data);
       params[name] = tf.tidy(() => tf.variable(tf.tensor(values, t.shape, isFloat ? 'float32' : 'int32'), trainable));
     }
   } catch (e) {

@@ -10,11 +10,14 @@
 // Writing is ./safetensors-write.ts.
 import * as fs from 'node:fs';
 import { quote, quoteName, oneLine } from '../util/errors';
+import { halfToFloatBitsTable } from './half';
 
-/** Dtypes the reader accepts. F16/BF16 are decoded to F32, I64 to I32 (checked to fit). */
+/** Dtypes the reader accepts. F16/BF16 are decoded to F32 (or kept as bit patterns: ReadOptions.half), I64 to I32
+ * (checked to fit). */
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U16' | 'U8';
-/** Dtypes held in memory (and accepted by the writer). */
-export type MemDType = 'F64' | 'F32' | 'I32' | 'U16' | 'U8';
+/** Dtypes held in memory (and accepted by the writer). F16 and BF16 are 16-bit patterns in a Uint16Array
+ * (lib/model/half widens them). */
+export type MemDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I32' | 'U16' | 'U8';
 export type TensorData = Float64Array | Float32Array | Int32Array | Uint16Array | Uint8Array;
 
 export interface TensorEntry {
@@ -29,7 +32,7 @@ export type Metadata = Record<string, string>;
 export const DTYPE_SIZE: Record<DType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U16: 2, U8: 1 };
 /** The typed array of each in-memory dtype (shared with ./safetensors-write). */
 export const ARRAY_TYPE: Record<MemDType, { new (n: number): TensorData; name: string }> = {
-  F64: Float64Array, F32: Float32Array, I32: Int32Array, U16: Uint16Array, U8: Uint8Array,
+  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array, I32: Int32Array, U16: Uint16Array, U8: Uint8Array,
 };
 
 /** Headers larger than this are refused: real ones are a few hundred kB even for thousands of tensors. */
@@ -62,6 +65,8 @@ export interface ReadResult {
 export interface ReadOptions {
   /** Only these tensors (each must exist), or those for which the predicate is true. Default: all. */
   names?: readonly string[] | ((name: string) => boolean);
+  /** F16/BF16 tensors: 'float32' widens them (default); 'keep' returns their bit patterns (half the memory). */
+  half?: 'float32' | 'keep';
 }
 
 export function product(shape: readonly number[]): number {
@@ -225,41 +230,19 @@ export function swapBytes(bytes: Uint8Array, width: number): void {
   }
 }
 
-let f16Table: Uint32Array | undefined;
-/** float32 bit patterns of all 65536 half-precision values (NaN payloads kept, shifted into the f32 mantissa). */
-function halfToFloatBits(): Uint32Array {
-  if (f16Table) return f16Table;
-  const t = new Uint32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >> 10) & 0x1f;
-    let mant = h & 0x3ff;
-    if (exp === 0x1f) {
-      t[h] = (sign | 0x7f800000 | (mant << 13)) >>> 0;
-    } else if (exp !== 0) {
-      t[h] = (sign | ((exp - 15 + 127) << 23) | (mant << 13)) >>> 0;
-    } else if (mant === 0) {
-      t[h] = sign >>> 0;
-    } else {
-      // Subnormal half: mant * 2^-24; normalise so the leading 1 becomes implicit.
-      let e = -14;
-      while ((mant & 0x400) === 0) {
-        mant <<= 1;
-        e--;
-      }
-      t[h] = (sign | ((e + 127) << 23) | ((mant & 0x3ff) << 13)) >>> 0;
-    }
-  }
-  return (f16Table = t);
-}
-
 /** Decodes little-endian bytes (a fresh buffer this function may take over) of `count` elements of `dtype`. */
-export function decodeTensor(raw: Uint8Array, dtype: DType, shape: number[], where: string): TensorEntry {
+export function decodeTensor(raw: Uint8Array, dtype: DType, shape: number[], where: string, half: 'float32' | 'keep' = 'float32'): TensorEntry {
   const count = product(shape);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if ((dtype === 'F16' || dtype === 'BF16') && half === 'keep') {
+    if (HOST_LITTLE_ENDIAN && raw.byteOffset % 2 === 0) return { dtype, shape, data: new Uint16Array(raw.buffer, raw.byteOffset, count) };
+    const bits = new Uint16Array(count);
+    for (let i = 0; i < count; i++) bits[i] = dv.getUint16(2 * i, true);
+    return { dtype, shape, data: bits };
+  }
   switch (dtype) {
     case 'F16': {
-      const table = halfToFloatBits();
+      const table = halfToFloatBitsTable();
       const bits = new Uint32Array(count);
       for (let i = 0; i < count; i++) bits[i] = table[dv.getUint16(2 * i, true)];
       return { dtype: 'F32', shape, data: new Float32Array(bits.buffer) };
@@ -327,7 +310,7 @@ export function readSafetensors(file: string, options: ReadOptions = {}): ReadRe
     for (const name of selected) {
       const e = header.tensors[name];
       const raw = readAt(fd, file, header.dataStart + e.begin, e.end - e.begin);
-      read[name] = decodeTensor(raw, e.dtype, e.shape, `${file}: tensor ${quoteName(name)}`);
+      read[name] = decodeTensor(raw, e.dtype, e.shape, `${file}: tensor ${quoteName(name)}`, options.half);
       storedDtypes[name] = e.dtype;
     }
     const tensors: TensorMap = {};

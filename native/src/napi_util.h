@@ -36,6 +36,13 @@ inline TypedArrayView typedArrayView(napi_env env, napi_value v, const char* wha
   napi_value ab;
   size_t off;
   check(env, napi_get_typedarray_info(env, v, &t.type, &t.length, &t.data, &ab, &off), what);
+  // A view of the wasm heap taken before an allocation grew the heap is detached: its data is gone, and computing
+  // on it would read or write nothing or the wrong bytes. That is a bug in the calling kernel, never a result.
+  bool detached = false;
+  check(env, napi_is_detached_arraybuffer(env, ab, &detached), what);
+  if (detached) {
+    throw Fail{std::string("native: ") + what + " is a detached view (the wasm heap grew after it was taken; take views after every allocation)"};
+  }
   return t;
 }
 

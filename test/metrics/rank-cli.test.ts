@@ -76,3 +76,20 @@ test('rank: clear errors for a missing model, a window longer than the context a
   assert.equal(await rankCommand(['--help'], (s) => help.push(s)), 0);
   assert.match(help.join('\n'), /usage: rank --model/);
 });
+
+test('rank --windows-per-batch: the same table with 4 windows per forward as with the default 10; peak memory printed', async () => {
+  const run = async (extra: string[]): Promise<string[]> => {
+    const lines: string[] = [];
+    const code = await rankCommand(['--model', modelDir, '--data', dataDir, '--n', '12', '--t', '20', '--seed', '7', '--out', path.join(tmp, `wpb${extra.length}`), ...extra], (s) => lines.push(s));
+    assert.equal(code, 0);
+    return lines;
+  };
+  const dflt = await run([]);
+  const small = await run(['--windows-per-batch', '4']);
+  const table = (ls: string[]) => ls.slice(ls.findIndex((l) => l.trim().startsWith('layer')), ls.findIndex((l) => l.trim().startsWith('layer')) + cfg.nLayer + 1);
+  assert.deepEqual(table(small), table(dflt));
+  assert.ok(small.some((l) => /peak memory \d+\.\d\d GB RSS/.test(l)), small.join('\n'));
+  const meta = loadRankResult(path.join(tmp, 'wpb2')).meta;
+  assert.equal(meta.batchSize, 4);
+  await assert.rejects(rankCommand(['--model', modelDir, '--data', dataDir, '--windows-per-batch', '0'], () => {}), /--windows-per-batch must be a positive integer/);
+});

@@ -246,13 +246,28 @@ test('atomic write: a failure midway leaves the previous file intact and no temp
   assert.throws(() => writeSafetensors(file, wrongLength), /tensor 'a': data has 2 elements but shape \[3\] needs 3/);
   const wrongType: TensorMap = { a: { dtype: 'F32', shape: [2], data: new Float64Array(2) } };
   assert.throws(() => writeSafetensors(file, wrongType), /tensor 'a': dtype F32 needs a Float32Array, got Float64Array/);
-  const badDtype = { a: { dtype: 'F16', shape: [1], data: new Uint16Array(1) } } as unknown as TensorMap;
-  assert.throws(() => writeSafetensors(file, badDtype), /tensor 'a': cannot write dtype F16/);
+  const badDtype = { a: { dtype: 'I64', shape: [1], data: new BigInt64Array(1) } } as unknown as TensorMap;
+  assert.throws(() => writeSafetensors(file, badDtype), /tensor 'a': cannot write dtype I64/);
   assert.deepEqual(fs.readdirSync(dir), ['model.safetensors']);
   assert.ok(fs.readFileSync(file).equals(before), 'previous file unchanged');
   // A new file that fails leaves nothing behind either.
   assert.throws(() => writeSafetensors(path.join(dir, 'new.safetensors'), failing), /disk on fire/);
   assert.deepEqual(fs.readdirSync(dir), ['model.safetensors']);
+});
+
+test('F16 and BF16 bit patterns are written as they are and read back kept or widened', () => {
+  const file = path.join(fs.mkdtempSync(path.join(TMP, 'half-')), 'h.safetensors');
+  const h = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x7c00]); // F16: 1, -2, 2^-24, inf
+  const b = new Uint16Array([0x3f80, 0xc040, 0x0000, 0xff80]); // BF16: 1, -3, 0, -inf
+  writeSafetensors(file, { h: { dtype: 'F16', shape: [4], data: h }, b: { dtype: 'BF16', shape: [2, 2], data: b } });
+  const kept = readSafetensors(file, { half: 'keep' }).tensors;
+  assert.equal(kept.h.dtype, 'F16');
+  assert.deepEqual(Array.from(kept.h.data), Array.from(h));
+  assert.deepEqual(kept.b.shape, [2, 2]);
+  assert.deepEqual(Array.from(kept.b.data), Array.from(b));
+  const wide = readSafetensors(file).tensors;
+  assert.deepEqual(Array.from(wide.h.data), [1, -2, 2 ** -24, Infinity]);
+  assert.deepEqual(Array.from(wide.b.data), [1, -3, 0, -Infinity]);
 });
 
 test('dtype sizes are the safetensors ones', () => {
