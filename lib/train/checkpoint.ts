@@ -62,12 +62,15 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
-/** Removes hidden temporary / replaced checkpoint directories left by processes that are gone. */
+/**
+ * Removes hidden temporary / replaced checkpoint directories, and half-written `latest` pointers (writeFileAtomic's
+ * `.latest.<pid>.<hex>.tmp`), left by processes that are gone.
+ */
 export function cleanStaleTemps(ckDir: string): string[] {
   if (!fs.existsSync(ckDir)) return [];
   const removed: string[] = [];
   for (const n of fs.readdirSync(ckDir)) {
-    const m = /^\.step-\d+\.(tmp|old)-(\d+)-/.exec(n);
+    const m = /^\.step-\d+\.(tmp|old)-(\d+)-/.exec(n) ?? /^\.(latest)\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n);
     if (!m) continue;
     const pid = Number(m[2]);
     if (pid !== process.pid && pidAlive(pid)) continue; // another live process may be writing it

@@ -13,7 +13,8 @@ import { train } from '../../lib/train/trainer';
 import { TrainOptions } from '../../lib/train/options';
 import { AdamW } from '../../lib/train/adamw';
 import { readHistory } from '../../lib/train/history';
-import { CHECKPOINTS_DIR, LATEST_FILE, latestCheckpoint, readCheckpoint, saveCheckpoint, TrainState } from '../../lib/train/checkpoint';
+import { CHECKPOINTS_DIR, LATEST_FILE, cleanStaleTemps, latestCheckpoint, readCheckpoint, saveCheckpoint, TrainState } from '../../lib/train/checkpoint';
+import * as os from 'node:os';
 import { tinyConfig, tokenData, tmpDir } from './util';
 
 before(() => setupBackend());
@@ -184,4 +185,21 @@ test('a checkpoint interrupted mid-write never becomes latest, and its leftovers
   assert.deepEqual(fs.readdirSync(ckDir).sort(), ['latest', 'step-00000002', 'step-00000003']);
   opt.dispose();
   disposeParams(p);
+});
+
+test('cleanStaleTemps removes half-written latest pointers and checkpoint folders of dead processes only', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stale-'));
+  try {
+    const dead = 2 ** 22 + 12345; // above Linux's pid_max default: never a live process
+    fs.writeFileSync(path.join(dir, `.latest.${dead}.0a1b2c3d4e5f.tmp`), 'step-0000');
+    fs.mkdirSync(path.join(dir, `.step-00000010.tmp-${dead}-abcd`));
+    fs.mkdirSync(path.join(dir, `.step-00000010.tmp-1-abcd`)); // pid 1 (init) is alive
+    fs.mkdirSync(path.join(dir, 'step-00000010'));
+    fs.writeFileSync(path.join(dir, 'latest'), 'step-00000010\n');
+    const removed = cleanStaleTemps(dir).sort();
+    assert.deepEqual(removed, [`.latest.${dead}.0a1b2c3d4e5f.tmp`, `.step-00000010.tmp-${dead}-abcd`]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['.step-00000010.tmp-1-abcd', 'latest', 'step-00000010']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
