@@ -32,7 +32,7 @@ before(() => {
 function runAndKill(args: string[], out: string, steps: number, extraMs: number): Promise<{ code: number | null; killed: boolean }> {
   const started = Date.now();
   const child = spawn(process.execPath, [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO, 'lib', 'cli', 'main.ts'), 'train', ...args], {
-    cwd: REPO, env: { ...process.env, INHERITUNE_DATA: dataRoot }, stdio: 'ignore', detached: true,
+    cwd: REPO, env: { ...process.env, INHERITUNE_DATA: dataRoot }, stdio: ['ignore', 'ignore', fs.openSync(`${out}.stderr`, 'a')], detached: true,
   });
   let killed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -84,7 +84,8 @@ test('train killed with SIGKILL at random moments, then resumed, ends bit-identi
       console.log(`killed ${ms} ms after step ${target - 1} was logged: ${logged} steps logged, checkpoints ${cks}`);
     }
     else {
-      assert.equal(res.code, 0, `attempt ${attempt} exited ${res.code}`);
+      const err = fs.existsSync(`${out}.stderr`) ? fs.readFileSync(`${out}.stderr`, 'utf8').slice(-1500) : '';
+      assert.equal(res.code, 0, `attempt ${attempt} exited ${res.code}: ${err}`);
       done = true;
     }
   }
