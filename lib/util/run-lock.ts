@@ -28,6 +28,16 @@ function readPid(lock: string): number {
   }
 }
 
+/** A killed process that nobody reaped yet (its pid still answers kill(pid, 0)); Linux only, false elsewhere. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** Takes the lock once, or returns the live pid holding it. */
 function tryLock(dir: string, lock: string): number | null {
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -42,7 +52,7 @@ function tryLock(dir: string, lock: string): number | null {
       // Being written right now (created, pid not yet in it), or garbage: garbage is older than a second.
       const age = Date.now() - fs.statSync(lock).mtimeMs;
       if (age < 1000) continue;
-    } else if (pid !== process.pid && pidAlive(pid)) {
+    } else if (pid !== process.pid && pidAlive(pid) && !isZombie(pid)) {
       return pid;
     }
     // A dead holder, or our own pid without an entry in `held` (an interrupted notebook cell): take it over.
