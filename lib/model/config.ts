@@ -26,6 +26,17 @@ export interface GPTConfig {
   scaleAttnByInverseLayerIdx: boolean;
   /** LayerNorm epsilon (GPT-2: 1e-5). */
   layerNormEps: number;
+  /** The MLP nonlinearity: 'gelu_new', GPT-2's tanh GELU (the default when absent, and the paper's), or 'gelu', the
+   *  exact erf GELU of nn.GELU() that current nanoGPT uses. Absent in configs written before it existed. */
+  activation?: Activation;
+}
+
+export const ACTIVATIONS = ['gelu_new', 'gelu'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/** The config's activation, 'gelu_new' when absent. */
+export function activationOf(cfg: GPTConfig): Activation {
+  return cfg.activation ?? 'gelu_new';
 }
 
 const GPT2_DEFAULTS = { blockSize: 1024, vocabSize: 50257, bias: true, dropout: 0, scaleAttnByInverseLayerIdx: false, layerNormEps: 1e-5 };
@@ -123,7 +134,10 @@ export function validateConfig(cfg: GPTConfig): void {
   if (typeof cfg.layerNormEps !== 'number' || !(cfg.layerNormEps > 0 && cfg.layerNormEps < 1)) {
     problems.push(`layerNormEps must be in (0, 1), got ${quote(cfg.layerNormEps)}`);
   }
-  const known = new Set(Object.keys(GPT2_DEFAULTS).concat(['nLayer', 'nHead', 'nEmbd']));
+  if (cfg.activation !== undefined && !(ACTIVATIONS as readonly string[]).includes(cfg.activation)) {
+    problems.push(`activation must be one of ${ACTIVATIONS.join(', ')}, got ${quote(cfg.activation)}`);
+  }
+  const known = new Set(Object.keys(GPT2_DEFAULTS).concat(['nLayer', 'nHead', 'nEmbd', 'activation']));
   for (const k of Object.keys(cfg)) if (!known.has(k)) problems.push(`unknown config field ${quoteName(k, 40)}`);
   if (!problems.length) {
     const n = countParams(cfg);

@@ -4,9 +4,9 @@
 // probabilities, reference/paper.md §1.1); MLP: c_fc -> tanh GELU -> c_proj (paper.md §7.3).
 // `fast` swaps Linear, the tied head and the loss for custom-gradient ops built from plain 2-D matMuls (./ops).
 import * as tf from '@tensorflow/tfjs';
-import { GPTConfig, headSize } from './config';
+import { GPTConfig, activationOf, headSize } from './config';
 import { Params, checkParams, blockParamName } from './params';
-import { linear, tiedHead, crossEntropy, geluTanh, layerNorm } from './ops';
+import { linear, tiedHead, crossEntropy, mlpActivation, layerNorm } from './ops';
 import { nativeOpsActive, causalSoftmaxNative, attentionNative } from '../backend/native-ops';
 import { HookList, HookRunner } from './hookpoints';
 import { backendReport } from '../backend';
@@ -238,7 +238,7 @@ function mlp(ctx: Ctx, h: tf.Tensor, l: number): tf.Tensor {
   const shape4 = [B, T, 4 * cfg.nEmbd];
   let u = linear(h as tf.Tensor2D, param(ctx, l, 'mlp.c_fc.weight'), maybe(ctx, l, 'mlp.c_fc.bias'), fast) as tf.Tensor; // (B*T, 4C)
   if (hk) u = hk.runAs(`blocks.${l}.mlp.hook_pre`, u, shape4);
-  let g = geluTanh(u); // (B*T, 4C)
+  let g = mlpActivation(u, activationOf(cfg)); // (B*T, 4C)
   if (hk) g = hk.runAs(`blocks.${l}.mlp.hook_post`, g, shape4);
   return linear(g as tf.Tensor2D, param(ctx, l, 'mlp.c_proj.weight'), maybe(ctx, l, 'mlp.c_proj.bias'), fast);
 }

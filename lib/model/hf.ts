@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { GPTConfig, makeConfig } from './config';
+import { GPTConfig, activationOf, makeConfig } from './config';
 import { Params, paramSpecs } from './params';
 import { HeaderEntry, Metadata, TensorEntry, TensorMap, readSafetensors, readSafetensorsHeader } from './safetensors';
 import { writeSafetensors } from './safetensors-write';
@@ -64,7 +64,7 @@ export function toHFConfigJSON(cfg: GPTConfig): Record<string, unknown> {
   const json: Record<string, unknown> = {
     architectures: ['GPT2LMHeadModel'],
     model_type: 'gpt2',
-    activation_function: 'gelu_new',
+    activation_function: activationOf(cfg),
     attn_pdrop: cfg.dropout,
     embd_pdrop: cfg.dropout,
     resid_pdrop: cfg.dropout,
@@ -122,6 +122,10 @@ export function fromHFConfigJSON(json: Record<string, unknown>, label: string, n
   }
   const nPos = json.n_positions ?? json.n_ctx;
   if (typeof nPos !== 'number') problems.push('n_positions (or n_ctx) is missing');
+  // transformers' names: gelu_new and gelu_pytorch_tanh are the tanh GELU, gelu the exact erf one (nn.GELU()).
+  const act = json.activation_function ?? 'gelu_new';
+  const activation = act === 'gelu' ? 'gelu' : act === 'gelu_new' || act === 'gelu_pytorch_tanh' ? 'gelu_new' : undefined;
+  if (!activation) problems.push(`activation_function ${quote(act)} is not supported (gelu_new, gelu_pytorch_tanh or gelu)`);
   const config: Partial<GPTConfig> = {
     nLayer: num('n_layer'),
     nHead: num('n_head'),
@@ -131,14 +135,12 @@ export function fromHFConfigJSON(json: Record<string, unknown>, label: string, n
     layerNormEps: num('layer_norm_epsilon', 1e-5),
     dropout: num('resid_pdrop', 0),
     scaleAttnByInverseLayerIdx: json.scale_attn_by_inverse_layer_idx === true,
+    // Recorded only when it is not the default, so configs of tanh-GELU models stay as they were.
+    ...(activation === 'gelu' ? { activation } : {}),
   };
   if (problems.length) throw new Error(`${label}: unsupported GPT-2 config: ${listProblems(problems)}`);
   if (num('embd_pdrop', config.dropout) !== config.dropout || num('attn_pdrop', config.dropout) !== config.dropout) {
     notes.push(`config has different dropouts (resid/embd/attn); using resid_pdrop=${config.dropout} for all`);
-  }
-  const act = json.activation_function;
-  if (act !== undefined && act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
-    notes.push(`config activation_function is ${quote(act)}; this model computes the tanh GELU ('gelu_new')`);
   }
   const flag = json.inheritune_bias;
   return { config, declaredBias: typeof flag === 'boolean' ? flag : undefined };

@@ -10,6 +10,7 @@
 // flags instead of materialising transposes (a (V, C) copy of wte per step for the head), and GELU and LayerNorm run
 // as single fused kernels.
 import * as tf from '@tensorflow/tfjs';
+import type { Activation } from './config';
 import { nativeOpsActive, geluTanhNative, layerNormNative } from '../backend/native-ops';
 import { crossEntropyNative, ignoreIndexWeights, matMulPairNative } from '../backend/native-train-ops';
 
@@ -179,6 +180,16 @@ export function geluTanhComposite(x: tf.Tensor): tf.Tensor {
     const inner = tf.mul(tf.add(x, tf.mul(x3, 0.044715)), GELU_C);
     return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
   });
+}
+
+/** The exact GELU of nn.GELU(): 0.5 x (1 + erf(x / sqrt(2))), from tfjs ops (autograd backward; no fused kernel yet). */
+export function geluExact(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+}
+
+/** The MLP nonlinearity a config names. */
+export function mlpActivation(x: tf.Tensor, activation: Activation): tf.Tensor {
+  return activation === 'gelu' ? geluExact(x) : geluTanh(x);
 }
 
 /** LayerNorm over the last axis with biased variance, as torch.nn.functional.layer_norm. x (..., C), w and b (C). */

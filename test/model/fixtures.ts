@@ -8,7 +8,7 @@ import { GPTConfig, makeConfig } from '../../lib/model/config';
 import { Params } from '../../lib/model/params';
 
 export const FIXTURE_DIR = path.join(__dirname, '..', 'fixtures', 'gpt2');
-export const CASES = ['gpt2_bias_plain', 'paper_nobias_scaled', 'bias_scaled', 'nobias_plain'] as const;
+export const CASES = ['gpt2_bias_plain', 'paper_nobias_scaled', 'bias_scaled', 'nobias_plain', 'nanogpt_exact_gelu'] as const;
 
 export interface RawTensor {
   shape: number[];
@@ -70,6 +70,7 @@ export function loadCase(name: string): FixtureCase {
     dropout: c.dropout,
     scaleAttnByInverseLayerIdx: c.scale_attn_by_inverse_layer_idx,
     layerNormEps: c.layer_norm_eps,
+    ...(c.activation_function === 'gelu' ? { activation: 'gelu' as const } : {}),
   });
   return {
     name,

@@ -36,6 +36,11 @@ CASES = [
     dict(name="paper_nobias_scaled", seed=1002, n_layer=3, n_head=4, n_embd=32, vocab_size=96, bias=False, scale=True),
     dict(name="bias_scaled", seed=1003, n_layer=2, n_head=2, n_embd=16, vocab_size=64, bias=True, scale=True),
     dict(name="nobias_plain", seed=1004, n_layer=2, n_head=4, n_embd=32, vocab_size=128, bias=False, scale=False),
+    # Current nanoGPT: nn.GELU(), the exact erf GELU (HF activation_function "gelu"), biases off.
+    # mlp.c_fc weights x40 so the GELU inputs are O(1): there the exact and tanh GELUs differ by up to ~3e-4
+    # (near 0 they agree to ~1e-7, and a small-init fixture could not tell them apart).
+    dict(name="nanogpt_exact_gelu", seed=1005, n_layer=2, n_head=4, n_embd=32, vocab_size=128, bias=False, scale=False,
+         activation="gelu", fc_scale=40.0),
 ]
 
 INIT_DESCRIPTION = (
@@ -113,6 +118,15 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
 
 
+def gelu_exact(x):
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+def activation(cfg):
+    """The MLP nonlinearity: tanh GELU (GPT-2's gelu_new, the default) or exact erf GELU (nn.GELU())."""
+    return gelu_exact if cfg.get("activation", "gelu_new") == "gelu" else gelu_tanh
+
+
 def layer_norm(x, p, prefix):
     C = x.shape[-1]
     return F.layer_norm(x, (C,), p[prefix + ".weight"], p.get(prefix + ".bias"), LN_EPS)
@@ -149,7 +163,7 @@ def forward(p, idx, cfg, record=None):
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).contiguous().view(Bn, Tn, C)
         x = x + linear(y, p, h + ".attn.c_proj")
-        m = gelu_tanh(linear(layer_norm(x, p, h + ".ln_2"), p, h + ".mlp.c_fc"))
+        m = activation(cfg)(linear(layer_norm(x, p, h + ".ln_2"), p, h + ".mlp.c_fc"))
         x = x + linear(m, p, h + ".mlp.c_proj")
         if record is not None:
             record[f"pattern.{l}"] = att.detach().clone()
@@ -202,7 +216,10 @@ def naive_forward(p, idx, cfg):
                     heads.append(sum((w[j] / z) * qkv[j][2 * C:][sl] for j in range(t + 1)))
                 xt = xs[t] + lin(torch.cat(heads), h + ".attn.c_proj")
                 u = lin(ln(xt, h + ".ln_2"), h + ".mlp.c_fc")
-                u = 0.5 * u * (1 + torch.tanh(math.sqrt(2 / math.pi) * (u + 0.044715 * u ** 3)))
+                if cfg.get("activation", "gelu_new") == "gelu":
+                    u = 0.5 * u * (1 + torch.erf(u / math.sqrt(2)))
+                else:
+                    u = 0.5 * u * (1 + torch.tanh(math.sqrt(2 / math.pi) * (u + 0.044715 * u ** 3)))
                 new.append(xt + lin(u, h + ".mlp.c_proj"))
             xs = new
         for t in range(Tn):
@@ -288,6 +305,10 @@ def make_case(case):
         raise ValueError(f"n_embd ({cfg['n_embd']}) must be divisible by n_head ({cfg['n_head']})")
 
     params = init_params(cfg, gen)
+    if "fc_scale" in cfg:
+        for k in params:
+            if k.endswith("mlp.c_fc.weight"):
+                params[k] = (params[k] * cfg["fc_scale"]).contiguous()
     tokens = torch.randint(0, V, (B, T), generator=gen)
     targets = torch.randint(0, V, (B, T), generator=gen)
 
@@ -300,6 +321,8 @@ def make_case(case):
     # Self-checks of the reference itself.
     gelu_err = (gelu_tanh(torch.linspace(-6, 6, 1001)) - F.gelu(torch.linspace(-6, 6, 1001), approximate="tanh")).abs().max()
     assert gelu_err < 1e-6, f"gelu mismatch {gelu_err}"
+    erf_err = (gelu_exact(torch.linspace(-6, 6, 1001)) - F.gelu(torch.linspace(-6, 6, 1001))).abs().max()
+    assert erf_err < 1e-6, f"exact gelu mismatch {erf_err}"
     naive = naive_forward(params, tokens, cfg)
     vec64 = forward({k: v.double() for k, v in params.items()}, tokens, cfg)
     naive_err = max_rel(vec64, naive)
@@ -346,10 +369,10 @@ def make_case(case):
         "config": {
             "n_layer": cfg["n_layer"], "n_head": cfg["n_head"], "n_embd": cfg["n_embd"], "block_size": BLOCK_SIZE,
             "vocab_size": V, "bias": cfg["bias"], "scale_attn_by_inverse_layer_idx": cfg["scale"], "dropout": 0,
-            "layer_norm_eps": LN_EPS,
+            "layer_norm_eps": LN_EPS, **({"activation_function": cfg["activation"]} if "activation" in cfg else {}),
         },
         "B": B, "T": T, "seed": seed,
-        "init": INIT_DESCRIPTION,
+        "init": INIT_DESCRIPTION + (f" Then every mlp.c_fc.weight x {cfg['fc_scale']}." if "fc_scale" in cfg else ""),
         "tokens": tokens.tolist(),
         "targets": targets.tolist(),
         "loss": loss0,
