@@ -94,6 +94,8 @@ export function makeConfig(base: PresetName | string | GPTConfig, overrides: Par
     start = base;
   }
   const cfg: GPTConfig = { ...start, ...overrides };
+  // One form per function: the default activation is absent, so configs written before the field compare equal.
+  if (cfg.activation === 'gelu_new') delete cfg.activation;
   validateConfig(cfg);
   return Object.freeze(cfg);
 }

@@ -155,6 +155,7 @@ function fromNanoGPTModelArgs(args: unknown, label: string): Partial<GPTConfig> 
   const map: [string, keyof GPTConfig][] = [
     ['n_layer', 'nLayer'], ['n_head', 'nHead'], ['n_embd', 'nEmbd'], ['block_size', 'blockSize'], ['vocab_size', 'vocabSize'],
     ['bias', 'bias'], ['dropout', 'dropout'], ['scale_attn_by_inverse_layer_idx', 'scaleAttnByInverseLayerIdx'],
+    ['activation', 'activation'],
   ];
   for (const [k, ours] of map) if ((args as Record<string, unknown>)[k] !== undefined) (out as Record<string, unknown>)[ours] = (args as Record<string, unknown>)[k];
   return out;
@@ -243,6 +244,13 @@ export function loadSafetensorsCheckpoint(file: string, hfConfig?: Record<string
   }
   if (!hfConfig && !header.metadata.model_args && options.config?.scaleAttnByInverseLayerIdx === undefined) {
     notes.push('the file does not record scale_attn_by_inverse_layer_idx; assumed false (pass options.config to change)');
+  }
+  // nanoGPT's own model_args do not name the MLP nonlinearity, and it changed: new_gelu (tanh) until 2023, nn.GELU()
+  // (exact) since. The two differ by up to ~3e-4 per activation, so say which one is assumed.
+  const givenActivation = options.config?.activation ?? (given as Partial<GPTConfig>).activation;
+  if (!hfConfig && givenActivation === undefined) {
+    notes.push("the file does not record its MLP activation; assumed GPT-2's tanh GELU (the paper's code, nanoGPT before 2023). " +
+      "Current nanoGPT uses the exact GELU: load it with options.config.activation = 'gelu'");
   }
   if (header.metadata.inheritune_bias === 'false') declaredBias = false;
   else if (header.metadata.inheritune_bias !== undefined && header.metadata.inheritune_bias !== 'true') {
@@ -394,6 +402,7 @@ export function writeNanoGPTSafetensors(file: string, config: GPTConfig, tensors
   const modelArgs = {
     n_layer: cfg.nLayer, n_head: cfg.nHead, n_embd: cfg.nEmbd, block_size: cfg.blockSize, bias: cfg.bias,
     vocab_size: cfg.vocabSize, dropout: cfg.dropout, scale_attn_by_inverse_layer_idx: cfg.scaleAttnByInverseLayerIdx,
+    activation: activationOf(cfg),
   };
   writeSafetensors(file, toNanoGPTLayout(tensors), { format: 'pt', [LAYOUT_KEY]: 'nanogpt', model_args: JSON.stringify(modelArgs) });
 }

@@ -12,7 +12,10 @@ import { makeConfig } from '../../lib/model/config';
 import { forward } from '../../lib/model/gpt';
 import { geluExact } from '../../lib/model/ops';
 import { disposeParams, initParams } from '../../lib/model/params';
-import { loadHFFolder, paramsToTensors, writeHFFolder } from '../../lib/model/hf';
+import { loadHFFolder, loadNanoGPTSafetensors, paramsToTensors, tensorsToParams, writeHFFolder, writeNanoGPTSafetensors } from '../../lib/model/hf';
+import { TensorMap } from '../../lib/model/safetensors';
+import { writeSafetensors } from '../../lib/model/safetensors-write';
+import { toNanoGPTLayout } from '../../lib/model/nanogpt-names';
 import { expected, fixtureParams, fixturesPresent, loadCase } from './fixtures';
 
 before(async () => {
@@ -72,6 +75,47 @@ test('HF config.json: activation_function gelu loads as the exact GELU and is wr
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...json, activation_function: 'relu' }));
     assert.throws(() => loadHFFolder(dir), /activation_function "relu" is not supported \(gelu_new, gelu_pytorch_tanh or gelu\)/);
     assert.throws(() => makeConfig('tiny-4L', { activation: 'swish' as never }), /activation must be one of gelu_new, gelu/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("nanoGPT files: model_args' activation is read and written; a file that does not name it gets a note, and options.config picks the GELU", (t) => {
+  if (!fixturesPresent()) return t.skip('fixtures not generated');
+  const fc = loadCase('nanogpt_exact_gelu');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nanogpt-act-'));
+  try {
+    const tensors: TensorMap = {};
+    for (const [name, r] of fc.params) tensors[name] = { dtype: 'F32', shape: r.shape, data: r.data };
+    const ref = expected(fc, 'logits').data as Float32Array;
+    const logitsOf = (ck: ReturnType<typeof loadNanoGPTSafetensors>): number => {
+      const params = tensorsToParams(ck.tensors, false);
+      const idx = tf.tensor2d(fc.tokens, [fc.B, fc.T], 'int32');
+      const { logits } = forward(params, ck.config, idx, { fast: false });
+      const d = logits.dataSync();
+      let worst = 0;
+      for (let i = 0; i < d.length; i++) worst = Math.max(worst, Math.abs(d[i] - ref[i]));
+      tf.dispose([idx, logits]);
+      disposeParams(params);
+      return worst;
+    };
+    // Our writer records the activation; the loader reads it back and matches PyTorch.
+    const ours = path.join(dir, 'ours.safetensors');
+    writeNanoGPTSafetensors(ours, fc.cfg, tensors);
+    const a = loadNanoGPTSafetensors(ours);
+    assert.equal(a.config.activation, 'gelu');
+    assert.ok(!a.notes.some((n) => /MLP activation/.test(n)));
+    assert.ok(logitsOf(a) < 2e-5);
+    // nanoGPT's own model_args have no activation: a note says what is assumed and how to choose.
+    const theirs = path.join(dir, 'theirs.safetensors');
+    const bare = { n_layer: 2, n_head: 4, n_embd: 32, block_size: 32, bias: false, vocab_size: 128, dropout: 0 };
+    writeSafetensors(theirs, toNanoGPTLayout(tensors), { format: 'pt', model_args: JSON.stringify(bare) });
+    const b = loadNanoGPTSafetensors(theirs);
+    assert.equal(b.config.activation, undefined);
+    assert.ok(b.notes.some((n) => /does not record its MLP activation; assumed GPT-2's tanh GELU/.test(n)), b.notes.join('\n'));
+    const c = loadNanoGPTSafetensors(theirs, { config: { activation: 'gelu' } });
+    assert.equal(c.config.activation, 'gelu');
+    assert.ok(logitsOf(c) < 2e-5);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
