@@ -6,7 +6,7 @@ import { Params } from '../model/params';
 import { actName, runWithCache } from '../model/hooks';
 import { TokenSource } from '../data/source';
 import { RandomWindowSampler } from '../data/sampler';
-import { measureAttentionRanks, MeasureResult, MeasureProgress } from '../metrics/measure';
+import { drawWindows, measureAttentionRanks, MeasureResult, MeasureProgress } from '../metrics/measure';
 import { gptPatternSource } from '../metrics/gpt-patterns';
 import { aggregate, LayerRow } from '../metrics/attention-rank';
 import { SinkAccumulator, SinkResult, finishSinkDiagnostics, sinkPatternSource } from '../metrics/sink-measure';
@@ -30,13 +30,7 @@ export const PAPER_MAXRANK = {
  * drawn in batches of 10 with `seed`. The rank profile and the sink diagnostics read the same windows.
  */
 export function rankWindows(val: TokenSource, N: number, T: number, seed: number): Int32Array[] {
-  const sampler = new RandomWindowSampler(val, { batchSize: Math.min(10, N), blockSize: T, seed });
-  const out: Int32Array[] = [];
-  while (out.length < N) {
-    const { x, shape } = sampler.next();
-    for (let b = 0; b < shape[0] && out.length < N; b++) out.push(x.slice(b * T, (b + 1) * T));
-  }
-  return out;
+  return drawWindows(new RandomWindowSampler(val, { batchSize: Math.min(10, N), blockSize: T, seed }), N, T);
 }
 
 /** The paper's protocol: N random windows of T tokens from the validation split, every head of every layer. */

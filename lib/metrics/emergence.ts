@@ -9,7 +9,7 @@ import { GPTConfig } from '../model/config';
 import { Params } from '../model/params';
 import { TokenSource } from '../data/source';
 import { RandomWindowSampler } from '../data/sampler';
-import { measureAttentionRanks } from './measure';
+import { drawWindows, measureAttentionRanks } from './measure';
 import { SinkAccumulator, finishSinkDiagnostics, sinkPatternSource } from './sink-measure';
 
 export interface ProbeOptions {
@@ -51,8 +51,7 @@ export interface ProbeResult {
 
 /** The fixed probe windows: N windows of T tokens from `val` (aligned like the source), drawn with `seed`. */
 export function probeWindows(val: TokenSource, N: number, T: number, seed: number): Int32Array[] {
-  const b = new RandomWindowSampler(val, { batchSize: N, blockSize: T, seed }).next();
-  return Array.from({ length: N }, (_, i) => b.x.slice(i * T, (i + 1) * T));
+  return drawWindows(new RandomWindowSampler(val, { batchSize: N, blockSize: T, seed }), N, T);
 }
 
 /** Rank and sink profile of one model at one step on fixed windows. */

@@ -279,7 +279,8 @@ function isBatchLike(w: WindowSource): w is BatchLike {
   return !Array.isArray(w) && typeof (w as BatchLike).next === 'function';
 }
 
-function drawWindows(sampler: BatchLike, N: number, T: number): Int32Array[] {
+/** The first N windows a batch sampler gives (rows of its batches, in order). */
+export function drawWindows(sampler: BatchLike, N: number, T: number): Int32Array[] {
   const out: Int32Array[] = [];
   while (out.length < N) {
     const { x, shape } = sampler.next();

@@ -174,11 +174,14 @@ export function sinkPatternSource(params: Params, cfg: GPTConfig, acc: SinkAccum
       res.cache.dispose();
       throw e;
     }
-    // The patterns pass to the caller; the rest of the cache is disposed here.
-    const out = patterns.map((p) => tf.keep(p.clone()));
-    res.cache.dispose();
+    // The patterns pass to the caller as they are (no copy); the residuals and values are disposed here.
+    const kept = new Set<tf.Tensor>(patterns);
+    for (const n of res.cache.names()) {
+      const t = res.cache.get(n);
+      if (!kept.has(t)) t.dispose();
+    }
     acc.forwardMs += performance.now() - t0;
-    return out;
+    return patterns;
   };
 }
 
