@@ -37,7 +37,7 @@ options
   --export llmc|npy|bin  also write the dataset as llm.c shards, .npy shards or nanoGPT .bin
   --out DIR              export folder (default <data dir>/<name>-<format>)
   --shard-tokens N       tokens per exported shard (default 100000000)
-  --vocab-size V --doc-tokens N --train-tokens N --triggers K --trigger-mass P --zipf S
+  --vocab-size V --doc-tokens N --train-tokens N --triggers K --trigger-mass P --zipf S --copy-prob P
                          synthetic only: change the generator's parameters (recorded in meta.json; use --name)
   --force                rebuild even if data/<name>/meta.json matches
   --quiet                no progress bar
@@ -55,11 +55,12 @@ examples
 const FLAGS = new Set(['force', 'quiet', 'help']);
 const VALUED = new Set([
   'name', 'data-dir', 'eot', 'split', 'val-fraction', 'val-tokens', 'seed', 'min-int-score', 'text-field', 'limit', 'export', 'out', 'shard-tokens',
-  'vocab-size', 'doc-tokens', 'train-tokens', 'triggers', 'trigger-mass', 'zipf',
+  'vocab-size', 'doc-tokens', 'train-tokens', 'triggers', 'trigger-mass', 'zipf', 'copy-prob',
 ]);
 const SYNTH_KEYS: Array<[string, keyof SyntheticRecipe, boolean]> = [
   ['vocab-size', 'vocabSize', true], ['doc-tokens', 'docTokens', true], ['train-tokens', 'trainTokens', true],
   ['triggers', 'triggers', true], ['trigger-mass', 'triggerMass', false], ['zipf', 'zipf', false],
+  ['copy-prob', 'copyProb', false],
 ];
 
 interface Parsed {

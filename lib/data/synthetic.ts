@@ -7,6 +7,12 @@
 //    a random bigram Markov chain; after one of a few trigger tokens comes a copy of the token before the trigger.
 //    Predicting the copy needs one previous-token head, active on triggers and dormant elsewhere; such heads park on
 //    BOS (a sink) while dormant, as Guo et al. found and docs/lazy-layers.md measures here.
+//  - synth-recall: a dense job for the first layers and a sparse one for the deeper layers. After an ordinary token
+//    comes, with probability copyProb, a copy of the token two back (every position needs a previous-token head: a
+//    potent early layer, k* ~ 85 of 100); otherwise a bigram draw. Rarely (triggerMass) a trigger appears, and after
+//    trigger t comes the document's own value v_t, drawn once per document: recalling it needs an induction head
+//    (the previous-token feature, then a match on it), which can only sit in layer 2 or deeper and is active on the
+//    trigger rows alone.
 // Both are written as ordinary nanoGPT train.bin / val.bin with meta.json, so every loader, sampler and notebook
 // works on them unchanged. Every document is BOS + (docTokens - 1) tokens and meta.windows says windows start at
 // BOS; a window of T <= docTokens - 1 then sees exactly one document with BOS at position 0.
@@ -15,7 +21,7 @@ import { TokenFileWriter } from './formats';
 import { PrepareResult, SyntheticTokenizer, withDatasetDir } from './prepare';
 import { Rng } from '../util/rng';
 
-export type SyntheticKind = 'iid' | 'backcopy';
+export type SyntheticKind = 'iid' | 'backcopy' | 'recall';
 
 export interface SyntheticRecipe {
   kind: SyntheticKind;
@@ -30,8 +36,10 @@ export interface SyntheticRecipe {
   zipf: number;
   /** backcopy: trigger ids are 1..triggers. */
   triggers: number;
-  /** backcopy: total probability of drawing some trigger from a bigram row. */
+  /** backcopy: total probability of drawing some trigger from a bigram row; recall: of a trigger after an ordinary token. */
   triggerMass: number;
+  /** recall: probability that a token after an ordinary token copies the token two back (when that one is ordinary). */
+  copyProb?: number;
   seed: number;
 }
 
@@ -42,6 +50,11 @@ export const SYNTHETIC_DATASETS: Record<string, SyntheticRecipe> = {
     kind: 'iid',
     description: 'BOS, then i.i.d. Zipf(1) tokens over 511 ids: attention is useless (layers switch off rather than sink; docs/lazy-layers.md)',
     vocabSize: 512, docTokens: 257, trainTokens: 4_000_000, valTokens: 200_000, zipf: 1, triggers: 0, triggerMass: 0, seed: 1,
+  },
+  'synth-recall': {
+    kind: 'recall',
+    description: 'Copy-and-recall: a bigram chain over 125 ids in which half the tokens copy the token two back (a dense previous-token job), and 2 rare triggers (8%) are followed by a value fixed per document (a sparse induction job); BOS at position 0',
+    vocabSize: 128, docTokens: 257, trainTokens: 4_000_000, valTokens: 200_000, zipf: 1, triggers: 2, triggerMass: 0.08, copyProb: 0.5, seed: 1,
   },
   'synth-backcopy': {
     kind: 'backcopy',
@@ -79,15 +92,18 @@ function checkRecipe(r: SyntheticRecipe): void {
   const int = (v: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): void => {
     if (!Number.isInteger(v) || v < min || v > max) throw new Error(`synthetic ${name} must be an integer in [${min}, ${max}], got ${v}`);
   };
-  int(r.vocabSize, 'vocabSize', r.kind === 'backcopy' ? r.triggers + 3 : 2, 65535);
+  int(r.vocabSize, 'vocabSize', r.kind === 'iid' ? 2 : r.triggers + 3, 65535);
   int(r.docTokens, 'docTokens', 3, 1 << 20);
   int(r.trainTokens, 'trainTokens', r.docTokens);
   int(r.valTokens, 'valTokens', r.docTokens);
   int(r.seed, 'seed', 0);
   if (!(r.zipf >= 0 && r.zipf <= 10)) throw new Error(`synthetic zipf must be in [0, 10], got ${r.zipf}`);
-  if (r.kind === 'backcopy') {
+  if (r.kind !== 'iid') {
     int(r.triggers, 'triggers', 1, r.vocabSize - 3);
     if (!(r.triggerMass > 0 && r.triggerMass < 1)) throw new Error(`synthetic triggerMass must be in (0, 1), got ${r.triggerMass}`);
+  }
+  if (r.kind === 'recall' && !(r.copyProb !== undefined && r.copyProb >= 0 && r.copyProb <= 1)) {
+    throw new Error(`synthetic copyProb must be in [0, 1], got ${r.copyProb}`);
   }
 }
 
@@ -116,6 +132,8 @@ export function syntheticGenerator(r: SyntheticRecipe, stream: number): () => Ui
   const nt = r.triggers;
   const first = nt + 1;
   const nOrd = V - first;
+  // recall draws its triggers outside the bigram rows.
+  const rowTriggerMass = r.kind === 'recall' ? 0 : r.triggerMass;
   const rows: Float64Array[] = [];
   for (let a = 0; a < nOrd; a++) {
     const perm = Array.from({ length: nOrd }, (_, i) => i);
@@ -126,14 +144,31 @@ export function syntheticGenerator(r: SyntheticRecipe, stream: number): () => Ui
     const w = new Float64Array(nt + nOrd); // [triggers..., ordinary...]
     let z = 0;
     for (let k = 0; k < nOrd; k++) z += 1 / Math.pow(k + 1, r.zipf);
-    for (let k = 0; k < nOrd; k++) w[nt + perm[k]] = ((1 - r.triggerMass) / Math.pow(k + 1, r.zipf)) / z;
-    for (let t = 0; t < nt; t++) w[t] = r.triggerMass / nt;
+    for (let k = 0; k < nOrd; k++) w[nt + perm[k]] = ((1 - rowTriggerMass) / Math.pow(k + 1, r.zipf)) / z;
+    for (let t = 0; t < nt; t++) w[t] = rowTriggerMass / nt;
     rows.push(cdf(w));
   }
   const draw = (cur: number): number => {
     const k = sample(rows[cur - first], rng);
     return k < nt ? 1 + k : first + (k - nt);
   };
+  if (r.kind === 'recall') {
+    const copyProb = r.copyProb ?? 0;
+    return () => {
+      const doc = new Uint16Array(r.docTokens);
+      const values = Array.from({ length: nt }, () => first + rng.int(nOrd)); // v_t of this document
+      doc[0] = BOS_TOKEN;
+      doc[1] = first + rng.int(nOrd);
+      for (let i = 2; i < doc.length; i++) {
+        const prev = doc[i - 1];
+        if (prev >= 1 && prev <= nt) doc[i] = values[prev - 1];
+        else if (rng.next() < r.triggerMass) doc[i] = 1 + rng.int(nt);
+        else if (doc[i - 2] >= first && rng.next() < copyProb) doc[i] = doc[i - 2];
+        else doc[i] = draw(prev);
+      }
+      return doc;
+    };
+  }
   // Invariant: a bigram draw happens only after an ordinary token, so the token before a trigger is ordinary and a
   // copy is never a trigger; chains of triggers cannot occur.
   return () => {
@@ -148,9 +183,9 @@ export function syntheticGenerator(r: SyntheticRecipe, stream: number): () => Ui
   };
 }
 
-/** True when `id` is a backcopy trigger of the recipe (the next token is then a copy); tests and analysis use it. */
+/** True when `id` is a trigger of the recipe (backcopy: the next token is a copy; recall: the document's value). */
 export function isTrigger(r: SyntheticRecipe, id: number): boolean {
-  return r.kind === 'backcopy' && id >= 1 && id <= r.triggers;
+  return r.kind !== 'iid' && id >= 1 && id <= r.triggers;
 }
 
 export interface SyntheticOptions {

@@ -132,3 +132,54 @@ test('prepare CLI: synthetic generator parameters are recorded; refused for text
   assert.equal(await prepareCommand(['synth-iid', '--vocab-size', '1', '--data-dir', tmp, '--name', 'bad'], io), 1);
   assert.match(out.join(''), /vocabSize must be an integer in \[2, 65535\]/);
 });
+
+test('recall rule: after trigger t comes the document value v_t, the same at every occurrence; trigger rate and copy rate as asked', () => {
+  const r = { ...SYNTHETIC_DATASETS['synth-recall'], ...small, docTokens: 257 };
+  const gen = syntheticGenerator(r, 0);
+  let triggers = 0;
+  let afterOrdinary = 0;
+  let copies = 0;
+  let eligible = 0;
+  let recalls = 0;
+  for (let d = 0; d < 400; d++) {
+    const doc = gen();
+    assert.equal(doc[0], BOS_TOKEN);
+    const value = new Map<number, number>();
+    for (let i = 1; i < doc.length; i++) {
+      assert.ok(doc[i] >= 1 && doc[i] < r.vocabSize);
+      const prev = doc[i - 1];
+      if (prev >= 1 && prev <= r.triggers) {
+        // The token after a trigger is that trigger's value in this document, ordinary, and never changes.
+        assert.ok(doc[i] > r.triggers);
+        if (value.has(prev)) {
+          assert.equal(doc[i], value.get(prev), `doc ${d} position ${i}: recall of trigger ${prev}`);
+          recalls++;
+        } else value.set(prev, doc[i]);
+        continue;
+      }
+      if (i < 2 || prev === BOS_TOKEN) continue;
+      afterOrdinary++;
+      if (doc[i] <= r.triggers) {
+        triggers++;
+        continue;
+      }
+      if (doc[i - 2] > r.triggers) {
+        eligible++;
+        if (doc[i] === doc[i - 2]) copies++;
+      }
+    }
+  }
+  // Binomial rates over ~100K draws: 5 standard deviations are below 0.01. A bigram draw can equal the token two back
+  // by chance (at most a few % under Zipf(1) rows), so the copy rate may sit a little above copyProb.
+  const trigRate = triggers / afterOrdinary;
+  assert.ok(Math.abs(trigRate - r.triggerMass) < 0.01, `trigger rate ${trigRate}`);
+  const copyRate = copies / eligible;
+  const p = (1 - r.triggerMass) * (r.copyProb ?? 0);
+  assert.ok(copyRate > p / (1 - r.triggerMass) - 0.01 && copyRate < p / (1 - r.triggerMass) + 0.06, `copy rate ${copyRate}`);
+  assert.ok(recalls > 1000, `recalls ${recalls}`);
+});
+
+test('recall recipe checks: copyProb must be in [0, 1]', () => {
+  const r = { ...SYNTHETIC_DATASETS['synth-recall'], copyProb: 1.5 };
+  assert.throws(() => syntheticGenerator(r, 0), /copyProb must be in \[0, 1\], got 1.5/);
+});
