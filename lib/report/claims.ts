@@ -181,3 +181,34 @@ export function readClaimRecords(scale: Scale, root = repoRoot()): ClaimRecord[]
   }
   return out;
 }
+
+/**
+ * One row per quantity from the same claim rows computed for each seed (rows matched by position): ours = mean over
+ * seeds, spread = sample std (n − 1), seeds = n. The verdict is the seeds' common one; when they disagree it is
+ * 'partly', saying how many seeds gave which.
+ */
+export function combineSeeds(perSeed: ClaimRow[][]): ClaimRow[] {
+  if (!perSeed.length) throw new Error('combineSeeds needs the rows of at least one seed');
+  const n = perSeed.length;
+  return perSeed[0].map((first, k) => {
+    const rows = perSeed.map((rs, s) => {
+      const r = rs[k];
+      if (!r || r.claim !== first.claim || r.quantity !== first.quantity) throw new Error(`seed ${s + 1}: row ${k + 1} is not '${first.quantity}'`);
+      return r;
+    });
+    const values = rows.map((r) => r.ours.value);
+    let ours: ClaimRow['ours'] = { ...first.ours, seeds: n };
+    if (values.every((v): v is number => typeof v === 'number')) {
+      const mean = values.reduce((a, b) => a + b, 0) / n;
+      const spread = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : undefined;
+      ours = { value: Math.round(mean * 1e4) / 1e4, spread: spread === undefined ? undefined : Math.round(spread * 1e4) / 1e4, seeds: n };
+    }
+    const statuses = rows.map((r) => r.verdict.status);
+    const same = statuses.every((s) => s === statuses[0]);
+    const counts = [...new Set(statuses)].map((s) => `${statuses.filter((x) => x === s).length} ${s}`).join(', ');
+    const verdict = same
+      ? { status: statuses[0], text: `${n} seeds agree. ${first.verdict.text}` }
+      : { status: 'partly' as const, text: `The seeds disagree (${counts}). Seed 1: ${first.verdict.text}` };
+    return { ...first, ours, verdict };
+  });
+}

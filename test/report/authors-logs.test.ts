@@ -75,13 +75,19 @@ test('overlay: paper scale keeps steps; lab scale uses the fraction of each run,
   const a = lab.data[1] as { x: number[]; y: number[]; name: string };
   assert.equal(a.x[a.x.length - 1], 1);
   assert.match(a.name, /^authors: /);
-  assert.match(JSON.stringify(lab.layout), /fraction of training \(ours: step \/ 200/);
+  assert.match(JSON.stringify(lab.layout), /fraction of the training budget \(ours: step \/ 200; authors: step \/ 100K\)/);
   const paper = overlayAuthorsCurves(ours, runs, { scale: 'paper', ourTotalSteps: 100_000 });
   assert.deepEqual(paper.data[0].x, [0, 100, 200]);
   assert.equal((paper.data[1] as { x: number[] }).x[100], 100_000);
   assert.match(JSON.stringify(paper.layout), /optimizer step/);
-  // Fig. 17 compares at 50K: the traces stop there.
+  // Fig. 17 compares at 50K: the traces stop there, and 50K is the unit.
   const kd = authorsTraces(['medium-16L-ours'], { scale: 'lab', ourTotalSteps: 200, upToStep: 50_000 })[0] as { x: number[] };
-  assert.equal(kd.x.length, 51);
+  assert.deepEqual([kd.x.length, kd.x[50]], [51, 1]);
+  // A 200K run ends at 2 budgets; a reference trained 3x as long as the targets is divided by its own steps.
+  const twice = authorsTraces(['medium-16L-rand-200k'], { scale: 'lab', ourTotalSteps: 200 })[0] as { x: number[] };
+  assert.equal(twice.x[twice.x.length - 1], 2);
+  const refFig = { data: [{ name: 'reference 12L val', x: [0, 600] }, { name: 'Inheritune 6L val', x: [0, 200] }] };
+  const per = overlayAuthorsCurves(refFig, [], { scale: 'lab', ourTotalSteps: (n) => (n.startsWith('reference') ? 600 : 200) });
+  assert.deepEqual(per.data.map((t) => t.x), [[0, 1], [0, 1]]);
   assert.throws(() => overlayAuthorsCurves(ours, runs, { scale: 'lab', ourTotalSteps: 0 }), /ourTotalSteps must be > 0/);
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ClaimRow, claimRecordPath, readClaimRecords, recordClaims } from '../../lib/report/claims';
+import { ClaimRow, claimRecordPath, combineSeeds, readClaimRecords, recordClaims } from '../../lib/report/claims';
 import { buildReport } from '../../lib/report/build';
 import { ablationClaims, distillClaims } from '../../lib/report/paper-claims';
 import type { MethodResult } from '../../lib/experiments/baselines';
@@ -181,4 +181,14 @@ test('every figure of the report draws in headless Chromium (an SVG with its dat
     assert.ok(traces >= 1, `${id}: ${traces} data traces drawn`);
     assert.match(part, /d="M[\d.]/, `${id}: a drawn path`);
   });
+});
+
+test('combineSeeds: mean, sample std and the seeds\' common verdict, or "partly" when they disagree', () => {
+  const row = (v: number, status: ClaimRow['verdict']['status']): ClaimRow => ({ ...toyRow, figure: undefined, ours: { value: v }, verdict: { status, text: `v=${v}` } });
+  const agree = combineSeeds([[row(1, 'reproduces')], [row(2, 'reproduces')], [row(3, 'reproduces')]]);
+  assert.deepEqual([agree[0].ours.value, agree[0].ours.spread, agree[0].ours.seeds, agree[0].verdict.status], [2, 1, 3, 'reproduces']);
+  const split = combineSeeds([[row(1, 'reproduces')], [row(2, 'does not reproduce')]]);
+  assert.equal(split[0].verdict.status, 'partly');
+  assert.match(split[0].verdict.text, /1 reproduces, 1 does not reproduce/);
+  assert.throws(() => combineSeeds([[row(1, 'reproduces')], [{ ...row(1, 'reproduces'), quantity: 'other' }]]), /seed 2: row 1 is not/);
 });
