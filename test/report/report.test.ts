@@ -192,3 +192,21 @@ test('combineSeeds: mean, sample std and the seeds\' common verdict, or "partly"
   assert.match(split[0].verdict.text, /1 reproduces, 1 does not reproduce/);
   assert.throws(() => combineSeeds([[row(1, 'reproduces')], [{ ...row(1, 'reproduces'), quantity: 'other' }]]), /seed 2: row 1 is not/);
 });
+
+test('`report` command: rebuilds from the records under results/ with the regimes asked for', async () => {
+  const { main } = await import('../../lib/cli/main');
+  const out = tmpDir('report-cli');
+  const log = console.log;
+  console.log = () => undefined;
+  let code: number;
+  try {
+    code = await main(['report', '--scale', 'tiny', '--out', out, '--regimes', 'owt-mini,synth']);
+  } finally {
+    console.log = log;
+  }
+  assert.equal(code, 0);
+  const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+  assert.match(md, /\| claim \| notebook \| owt-mini \| synth \|/);
+  assert.ok(fs.statSync(path.join(out, 'report.html')).size > 4e6, 'the plotly bundle is inside');
+  await assert.rejects(() => main(['report', 'extra']), /no positional arguments/);
+});
