@@ -76,6 +76,8 @@ export function overlayAuthorsCurves(fig: Figure, runs: readonly AuthorsRunId[],
       ...layout,
       title: { text: `${title}<br><sub>dashed: the authors' published logs (${note})</sub>` },
       xaxis: { ...(layout.xaxis as Record<string, unknown> | undefined), title: { text: overlayAxisText(o.scale, ourUnit, authorsUnitOf(o)) }, type: 'linear' },
+      // Up to a dozen named traces: a legend beside the plot keeps the axis readable.
+      legend: { orientation: 'v', x: 1.02, y: 1, font: { size: 10 } }, height: 520,
       margin: { l: 60, r: 20, t: 70, b: 50 },
     },
     config: fig.config,
@@ -89,7 +91,7 @@ export function authorsCurvesFigure(runs: readonly AuthorsRunId[], title: string
     layout: {
       title: { text: `${title}<br><sub>the authors' published validation curves (reference/authors-logs)</sub>` },
       xaxis: { title: { text: 'optimizer step' } }, yaxis: { title: { text: 'validation loss (nats/token)' } },
-      legend: { orientation: 'h', y: -0.25 }, margin: { l: 60, r: 20, t: 70, b: 50 },
+      legend: { orientation: 'v', x: 1.02, y: 1, font: { size: 10 } }, height: 520, margin: { l: 60, r: 20, t: 70, b: 50 },
     },
   };
 }
