@@ -10,6 +10,7 @@ import { evalCommand } from '../eval/cli';
 import { rankCommand } from '../metrics/cli';
 import { trainCommand } from '../train/cli';
 import { clipMessage, quoteName } from '../util/errors';
+import { buildReport } from '../report/build';
 
 const HELP = `inheritune-lab: reproduce "When Attention Collapses" (Inheritune) in TypeScript.
 
@@ -17,7 +18,10 @@ Usage: npm run cli -- <command> [options]
 
 Commands:
   notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
-                         execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/
+                         execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/,
+                         then rebuild results/report.html and report.md
+  report [--scale tiny|lab|paper] [--regimes LIST] [--out DIR]
+                         rebuild results/report.html and report.md from the notebooks' claim records (runs nothing)
   prepare <source|owt-mini|edu-mini> [options]
                          tokenize a corpus into data/<name>/ (train.bin, val.bin, meta.json); --help for options
   train [options]        train a GPT with checkpoints, resume and CSV logs (--preset, --data, --out, --steps, --resume, ...);
@@ -40,7 +44,11 @@ type Command = (argv: string[]) => Promise<number>;
 // Usage of the commands that have no --help of their own (prepare, train, eval and rank print theirs).
 const USAGE: Record<string, string> = {
   notebooks: `usage: notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
-  execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/`,
+  execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/, then rebuild the report`,
+  report: `usage: report [--scale tiny|lab|paper] [--regimes owt-mini,synth] [--out DIR]
+  rebuild results/report.html and results/report.md from the claim records the notebooks wrote
+  (results/<notebook>/<scale>/claims-<regime>.json); runs no notebook. --regimes fixes the columns
+  (default: the regimes found in the records); a regime without a record shows "not run".`,
   backend: `usage: backend [--backend NAME]
   print which TensorFlow.js backend runs here (node-gpu | node | wasm | cpu) and why`,
   kernel: `usage: kernel install
@@ -61,7 +69,21 @@ const COMMANDS: Record<string, Command> = {
       outDir: a.options.out as string | undefined,
       cellTimeout: a.options['cell-timeout'] as number | undefined,
     });
+    // The report is rebuilt from every notebook's record, also those not run now (and after a failure: the failed
+    // notebook keeps its previous record, flagged by its time, or shows "not run").
+    const rep = buildReport({ scale });
+    console.log(`[report] ${rep.html} (+ .md): ${rep.figures} figures, regimes ${rep.model.regimes.join(', ')}`);
     return res.exitCode;
+  },
+  async report(argv) {
+    const a = parseArgs(argv, { ...scaleSpec, regimes: { type: 'string' }, out: { type: 'string' } });
+    const scale = (a.options.scale as Scale | undefined) ?? currentScale();
+    const regimes = (a.options.regimes as string | undefined)?.split(',').map((r) => r.trim()).filter(Boolean);
+    if (a.positionals.length) throw new Error(`report takes no positional arguments (got ${quoteName(a.positionals[0], 40)})`);
+    const rep = buildReport({ scale, regimes, outDir: a.options.out as string | undefined });
+    console.log(`[report] ${rep.html} and ${rep.md}: ${rep.figures} figures, regimes ${rep.model.regimes.join(', ')}`);
+    for (const s of rep.model.sections) console.log(`  ${s.claim.id}: ${s.entries.map((e) => `${e.regime} ${e.status ?? 'not run'}`).join('; ')}`);
+    return 0;
   },
   prepare: (argv) => prepareCommand(argv),
   eval: (argv) => evalCommand(argv),

@@ -145,6 +145,17 @@ export function downstreamVerdict(evals: ModelEval[]): string[] {
   ].filter((x): x is string => x !== undefined);
 }
 
+/** Average accuracy (percent, ± stderr) per model role over the benchmark tasks every model shares (for the report). */
+export function downstreamAverages(evals: ModelEval[]): { tasks: string[]; byRole: Partial<Record<ModelRole, { value: number; stderr?: number }>> } {
+  const accs = sharedMetrics(evals).filter((m) => m.percent);
+  const byRole: Partial<Record<ModelRole, { value: number; stderr?: number }>> = {};
+  for (const e of evals) {
+    const a = e.real ? avgAcc((m) => score(e.real as EvalResults, m), accs) : undefined;
+    if (a && byRole[e.model.role] === undefined) byRole[e.model.role] = a;
+  }
+  return { tasks: accs.map((m) => m.label), byRole };
+}
+
 // ---- the paper's numbers alone -----------------------------------------------------------------------------------
 
 /** The paper's table as printed: one row per model, the columns it reports, its printed averages. */

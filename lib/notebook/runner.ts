@@ -74,7 +74,8 @@ export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<RunN
     '--cwd', root,
     ...notebooks,
   ];
-  const env = jupyterEnv(root, { INHERITUNE_SCALE: scale, ...(opts.env ?? {}) });
+  // INHERITUNE_NOTEBOOK_OUT lets a notebook's claim record link to its executed copy (lib/report/claims).
+  const env = jupyterEnv(root, { INHERITUNE_SCALE: scale, INHERITUNE_NOTEBOOK_OUT: outDir, ...(opts.env ?? {}) });
   return new Promise((resolve, reject) => {
     const child = spawn(JUPYTER_PYTHON, args, { cwd: root, env, stdio: opts.capture ? 'pipe' : 'inherit' });
     let stdout = '';

@@ -8,8 +8,10 @@ import * as path from 'node:path';
 import { resolveNotebooks, runNotebooks } from '../../lib/notebook/runner';
 import { findChromium, renderedDom } from '../../lib/viz/browser';
 import { jupyterOrSkip } from './jupyter';
+import { readClaimRecords } from '../../lib/report/claims';
 
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notebooks-tiny-'));
+const startedAt = Date.now();
 
 for (const file of resolveNotebooks(undefined)) {
   const name = path.basename(file, '.ipynb');
@@ -33,4 +35,17 @@ test('00-setup exported HTML draws its plotly figure offline and shows the arque
   assert.match(dom, /float32 matMul throughput on/);
   assert.match(dom, /<th[^>]*>gflops<\/th>/, 'arquero table present');
   assert.match(dom, /backend: (wasm|node|node-gpu|cpu)/);
+});
+
+test('the executed notebooks wrote valid claim records for the report, linked to their executed copies', (t) => {
+  const fresh = readClaimRecords('tiny').filter((r) => Date.parse(r.recordedAt) >= startedAt);
+  const names = fresh.map((r) => r.notebook);
+  if (!fs.existsSync(path.join(outDir, '01-attention-collapse-toy.html'))) return t.skip('the notebooks were not executed');
+  for (const nb of ['01-attention-collapse-toy', '02-rank-profile', '06-ablations-and-distillation', '07-downstream-evals']) {
+    assert.ok(names.includes(nb), `${nb} recorded its claims (got ${names.join(', ') || 'none'})`);
+  }
+  for (const r of fresh) {
+    assert.ok(r.claims.length > 0, `${r.notebook}: claim rows`);
+    assert.equal(r.executedHtml && path.resolve(r.executedHtml), path.join(outDir, `${r.notebook}.html`));
+  }
 });

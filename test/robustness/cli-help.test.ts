@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { main } from '../../lib/cli/main';
 import { runCli } from './helpers';
 
-const COMMANDS = ['notebooks', 'prepare', 'train', 'eval', 'rank', 'backend', 'kernel', 'strip-notebooks', 'help'];
+const COMMANDS = ['notebooks', 'report', 'prepare', 'train', 'eval', 'rank', 'backend', 'kernel', 'strip-notebooks', 'help'];
 
 async function captured(argv: string[]): Promise<{ code: number; out: string }> {
   const out: string[] = [];
