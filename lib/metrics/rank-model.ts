@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { loadModelPath, tensorsToParams } from '../model/hf';
 import { disposeParams } from '../model/params';
 import { HookedModel, ModelDims, gptHookedModel } from '../model/hooked-model';
-import { FamilyConfig, isFamilyConfig, parseFamilyConfig } from '../model/families/family-config';
+import { FAMILY_MODEL_TYPES, FamilyConfig, isFamilyConfig, parseFamilyConfig } from '../model/families/family-config';
+import { quote } from '../util/errors';
 import { checkFamilyTensors, familyFloat32Bytes, FamilyModel } from '../model/families/family-model';
 import { openTensorStore, readJSONFile } from '../model/families/hf-folder';
 
@@ -26,6 +27,9 @@ function familyConfigOf(modelPath: string): FamilyConfig | undefined {
   const file = path.join(modelPath, 'config.json');
   if (!fs.statSync(modelPath).isDirectory() || !fs.existsSync(file)) return undefined;
   const json = readJSONFile(file);
+  if (json.model_type !== undefined && json.model_type !== 'gpt2' && !isFamilyConfig(json)) {
+    throw new Error(`${file}: unknown model_type ${quote(json.model_type)}; rank --model reads gpt2, ${FAMILY_MODEL_TYPES.join(', ')}`);
+  }
   if (!isFamilyConfig(json)) return undefined;
   return parseFamilyConfig(json, file);
 }

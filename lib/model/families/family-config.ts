@@ -61,7 +61,7 @@ export function parseFamilyConfig(json: Record<string, unknown>, label: string):
   const problems: string[] = [];
   const mt = json.model_type;
   if (typeof mt !== 'string' || !FAMILY_MODEL_TYPES.includes(mt)) {
-    throw new Error(`${label}: unknown model_type ${quote(mt)}; supported: gpt2, ${FAMILY_MODEL_TYPES.join(', ')}`);
+    throw new Error(`${label}: unknown model_type ${quote(mt)}; supported: ${FAMILY_MODEL_TYPES.join(', ')} (gpt2 folders load through lib/model/hf)`);
   }
   const int = (key: string, fallback?: number): number => {
     const v = json[key] ?? fallback;
