@@ -11,6 +11,7 @@ import { gptPatternSource } from '../metrics/gpt-patterns';
 import { aggregate, LayerRow } from '../metrics/attention-rank';
 import { SinkAccumulator, SinkResult, finishHookedSinkDiagnostics, hookedSinkPatternSource } from '../metrics/sink-measure';
 import { HookedModel, gptHookedModel } from '../model/hooked-model';
+import { layerMajorSinkPatternSource } from '../metrics/layer-major';
 
 /** MaxRank(l) read off the repo's rank PNGs (reference/paper.md §1.4, about ±0.02; the plots start at layer 3). */
 export const PAPER_MAXRANK = {
@@ -66,8 +67,11 @@ export async function measureRankAndSinksOn(
 ): Promise<{ rank: MeasureResult; sinks: SinkResult }> {
   const windows = rankWindows(val, o.N, o.T, o.seed);
   const acc = new SinkAccumulator(model.dims);
-  const rank = await measureAttentionRanks(hookedSinkPatternSource(model, acc), windows, {
-    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(o.batchSize ?? 10, o.N),
+  const bs = Math.min(o.batchSize ?? 10, o.N);
+  // Weights streamed from disk: one layer-major pass reads each block once for all windows.
+  const source = model.streamed && model.runLayerMajor ? layerMajorSinkPatternSource(model, acc, windows, bs) : hookedSinkPatternSource(model, acc);
+  const rank = await measureAttentionRanks(source, windows, {
+    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: bs,
     contextLength: model.dims.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,
   });
   const sinks = await finishHookedSinkDiagnostics(model, acc, windows, { causalWindows: o.causalWindows ?? Math.min(o.N, 20), batchSize: Math.min(o.batchSize ?? 10, o.N) });

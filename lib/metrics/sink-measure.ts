@@ -96,31 +96,49 @@ export class SinkAccumulator {
 
   /** Adds B windows of T tokens from one forward's cache (every layer's pattern, resid_pre, resid_post and v). */
   async addBatch(cache: ActivationCache, B: number, T: number): Promise<void> {
-    if (this.T && T !== this.T) throw new Error(`SinkAccumulator: windows of ${T} tokens after windows of ${this.T}`);
-    this.T = T;
-    const { H, C } = this;
+    this.checkT(T);
     for (let l = 0; l < this.L; l++) {
-      const vWidth = cache.get(actName('v', l)).size / (B * T); // nh * hs, or n_kv_heads * hs with grouped-query attention
       const pat = (await cache.get(actName('pattern', l)).data()) as Float32Array; // (B, nh, T, T)
       const pre = (await cache.get(actName('resid_pre', l)).data()) as Float32Array; // (B, T, C)
       const post = (await cache.get(actName('resid_post', l)).data()) as Float32Array; // (B, T, C)
       const v = (await cache.get(actName('v', l)).data()) as Float32Array; // (B, T, nh or n_kv_heads, hs)
-      checkFinite(pat, `attention pattern of layer ${l}`);
-      checkFinite(post, `residual stream after layer ${l}`);
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          const s = headSinkStats(pat, (b * H + h) * T * T, T);
-          this.mass[l * H + h] += s.sinkMass;
-          this.ent[l * H + h] += s.entropyFraction;
-        }
-      }
-      for (const r of position0NormRatios(post, B, T, C)) this.resid[l] += r;
-      for (const r of position0NormRatios(v, B, T, vWidth)) this.value[l] += r;
-      const ch = blockChangeSums(pre, post, B, T, C);
-      this.bi[l] += ch.blockInfluence;
-      this.ang[l] += ch.angularDistance;
+      this.addLayer(l, pat, pre, post, v, B, T);
     }
     this.windows += B;
+  }
+
+  /**
+   * Adds layer l of B windows (a layer-major pass feeds one layer at a time; call addWindows once per batch).
+   * pat (B, nh, T, T); pre and post (B, T, C); v (B, T, nh or n_kv_heads, hs).
+   */
+  addLayer(l: number, pat: Float32Array, pre: Float32Array, post: Float32Array, v: Float32Array, B: number, T: number): void {
+    this.checkT(T);
+    const { H, C } = this;
+    const vWidth = v.length / (B * T); // nh * hs, or n_kv_heads * hs with grouped-query attention
+    checkFinite(pat, `attention pattern of layer ${l}`);
+    checkFinite(post, `residual stream after layer ${l}`);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const s = headSinkStats(pat, (b * H + h) * T * T, T);
+        this.mass[l * H + h] += s.sinkMass;
+        this.ent[l * H + h] += s.entropyFraction;
+      }
+    }
+    for (const r of position0NormRatios(post, B, T, C)) this.resid[l] += r;
+    for (const r of position0NormRatios(v, B, T, vWidth)) this.value[l] += r;
+    const ch = blockChangeSums(pre, post, B, T, C);
+    this.bi[l] += ch.blockInfluence;
+    this.ang[l] += ch.angularDistance;
+  }
+
+  /** Counts B windows whose layers were all added with addLayer. */
+  addWindows(B: number): void {
+    this.windows += B;
+  }
+
+  private checkT(T: number): void {
+    if (this.T && T !== this.T) throw new Error(`SinkAccumulator: windows of ${T} tokens after windows of ${this.T}`);
+    this.T = T;
   }
 
   /** The means over every window added; the causal columns are NaN until filled by addLayerSkips. */

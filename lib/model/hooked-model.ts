@@ -26,6 +26,13 @@ export interface HookedModel {
   readonly description: string;
   /** Runs the model; the caller owns the returned tensors. idx: int32 (B, T) token ids. */
   run(idx: tf.Tensor, opts?: HookedRunOptions): RunResult;
+  /** True when the weights are read from disk for every forward (then a layer-major pass reads them only once). */
+  readonly streamed?: boolean;
+  /**
+   * Optional layer-major pass: every batch through block 0, then through block 1, ... (see FamilyModel). Activations
+   * selected by `keep` go to onActivation(batch, name, t); t is freed after the call.
+   */
+  runLayerMajor?(batches: Int32Array[], T: number, keep: (name: string) => boolean, onActivation: (b: number, name: string, t: tf.Tensor) => void, stopAtLayer?: number): void;
 }
 
 /** Our GPT as a HookedModel (evaluation mode: no dropout). */

@@ -11,7 +11,7 @@ import { setupBackend, assertNoLeak } from '../helpers';
 import { rankCommand } from '../../lib/metrics/cli';
 import { loadFamilyFolder } from '../../lib/model/families/family-model';
 import { measureAttentionRanks } from '../../lib/metrics/measure';
-import { rankWindows } from '../../lib/experiments/rank-profile';
+import { measureRankAndSinksOn, rankWindows } from '../../lib/experiments/rank-profile';
 import { describeDataset, openDataset } from '../../lib/data/dataset';
 import { runHookedWithCache } from '../../lib/model/hooked-model';
 import { actName } from '../../lib/model/hooks';
@@ -91,4 +91,24 @@ test('rank --model: a family folder with a missing shard or a mismatched shape f
   fs.cpSync(path.join(FIX, 'neox_parallel'), shaped, { recursive: true });
   fs.writeFileSync(path.join(shaped, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 96 }));
   await assert.rejects(rankCommand(['--model', shaped, '--data', dataDir], () => {}), /weights do not match config.json .*'gpt_neox.layers.0.mlp.dense_h_to_4h.weight' has shape \[128, 32\], expected \[96, 32\]/);
+});
+
+test('streamed models take the layer-major pass: rank and sink tables equal the batch-major pass, no leaks', async () => {
+  const val = openDataset(describeDataset(dataDir), 'val');
+  try {
+    const out = [];
+    for (const mode of ['resident', 'streamed'] as const) {
+      const model = loadFamilyFolder(path.join(FIX, 'neox_parallel_bf16'), { mode });
+      assert.equal(model.streamed, mode === 'streamed');
+      const before = tf.memory().numTensors;
+      out.push(await measureRankAndSinksOn(model, val, { N: 7, T: 12, seed: 4, model: 'm', data: 'd', batchSize: 3, causalWindows: 2 }));
+      assert.equal(tf.memory().numTensors, before, `${mode}: no tensors left behind`);
+      model.dispose();
+    }
+    assert.deepEqual(out[1].rank.aggregated.layers, out[0].rank.aggregated.layers);
+    assert.deepEqual(out[1].sinks.layers, out[0].sinks.layers);
+    assert.deepEqual(out[1].sinks.heads, out[0].sinks.heads);
+  } finally {
+    val.close();
+  }
 });

@@ -45,8 +45,10 @@ export class FamilyModel implements HookedModel {
   private readonly resident = new Map<string, tf.Tensor>();
   private readonly embed: TensorEntry;
   private readonly headName: string;
+  readonly streamed: boolean;
 
   constructor(readonly cfg: FamilyConfig, readonly store: HFTensorStore, readonly mode: WeightMode, private readonly checkFinite = true) {
+    this.streamed = mode === 'streamed';
     this.dims = { nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.dModel, blockSize: cfg.contextLength, vocabSize: cfg.vocabSize };
     const dt = [...new Set(store.names().map((n) => store.info(n).dtype))].join('/');
     const gqa = cfg.nKVHead !== cfg.nHead ? `, GQA ${cfg.nHead}/${cfg.nKVHead} heads` : '';
@@ -159,15 +161,7 @@ export class FamilyModel implements HookedModel {
       for (let l = 0; l < nBlocks; l++) {
         const xIn = x;
         // One tidy per block: its intermediates and (streamed) its weights are freed when it ends.
-        x = tf.tidy(() => {
-          const pre = this.prefix(l);
-          const ctx: BlockCtx = {
-            B, T, hk, cos, sin,
-            w: (s) => this.weight(pre + s),
-            maybe: (s) => (this.store.has(pre + s) ? this.weight(pre + s) : undefined),
-          };
-          return c.family === 'llama' ? llamaBlock(c, ctx, xIn, l) : neoxBlock(c, ctx, xIn, l);
-        });
+        x = tf.tidy(() => this.block(l, xIn, B, T, hk, cos, sin));
       }
       if (stop !== undefined) return { resid: tf.reshape(x, [B, T, C]) as tf.Tensor3D };
       x = c.family === 'llama'
@@ -179,6 +173,65 @@ export class FamilyModel implements HookedModel {
       if (!opts.targets) return { logits };
       return { logits, loss: crossEntropy(logits2d, tf.reshape(opts.targets, [B * T]) as tf.Tensor1D, false) };
     });
+  }
+
+  /** Block l on x (B*T, C); weights from `w` (preloaded) or read as needed. */
+  private block(l: number, x: tf.Tensor, B: number, T: number, hk: HookRunner | undefined, cos: tf.Tensor2D, sin: tf.Tensor2D, w?: Map<string, tf.Tensor>): tf.Tensor {
+    const c = this.cfg;
+    const pre = this.prefix(l);
+    const get = (s: string) => w?.get(s) ?? this.weight(pre + s);
+    const ctx: BlockCtx = { B, T, hk, cos, sin, w: get, maybe: (s) => (this.store.has(pre + s) ? get(s) : undefined) };
+    return c.family === 'llama' ? llamaBlock(c, ctx, x, l) : neoxBlock(c, ctx, x, l);
+  }
+
+  /**
+   * Layer-major pass for weights streamed from disk: every batch through block 0, then every batch through block 1,
+   * ..., so each block is read and widened once for all windows (a batch-major pass reads the whole model once per
+   * batch). `onActivation(b, name, t)` sees the activations `keep` selects of batch b; t is freed after the call.
+   * batches: token ids (B_b * T) row-major, one entry per batch. Blocks 0..stopAtLayer-1 run; no final norm or head.
+   */
+  runLayerMajor(batches: Int32Array[], T: number, keep: (name: string) => boolean, onActivation: (b: number, name: string, t: tf.Tensor) => void, stopAtLayer = this.cfg.nLayer): void {
+    const c = this.cfg;
+    const C = c.dModel;
+    if (T > c.contextLength) throw new Error(`sequence length ${T} exceeds the model's context (max_position_embeddings ${c.contextLength})`);
+    for (const ids of batches) {
+      if (ids.length === 0 || ids.length % T !== 0) throw new Error(`runLayerMajor: a batch of ${ids.length} ids is not a whole number of windows of ${T}`);
+      for (let i = 0; i < ids.length; i++) if (!(ids[i] >= 0 && ids[i] < c.vocabSize)) throw new Error(`token id ${ids[i]} is out of range [0, ${c.vocabSize})`);
+    }
+    tf.engine().startScope();
+    try {
+      const { cos, sin } = ropeTables(T, c.rotaryDim, c.ropeTheta, c.ropeScaling);
+      const xs: tf.Tensor[] = batches.map((ids) => tf.keep(tf.tensor2d(this.embedRows(ids), [ids.length, C]))); // (B_b*T, C) each
+      try {
+        for (let l = 0; l < stopAtLayer; l++) {
+          const pre = this.prefix(l);
+          const w = new Map<string, tf.Tensor>();
+          const uploaded: tf.Tensor[] = [];
+          try {
+            for (const [s] of this.blockTensors()) {
+              if (!this.store.has(pre + s)) continue;
+              const r = this.resident.get(pre + s);
+              const t = r ?? tf.keep(this.upload(pre + s));
+              if (!r) uploaded.push(t);
+              w.set(s, t);
+            }
+            for (let b = 0; b < xs.length; b++) {
+              const B = xs[b].shape[0] / T;
+              const hk = new HookRunner([[keep, (t, name) => onActivation(b, name, t)]], this.dims);
+              const xIn = xs[b];
+              xs[b] = tf.keep(tf.tidy(() => this.block(l, xIn, B, T, hk, cos, sin, w)));
+              xIn.dispose();
+            }
+          } finally {
+            for (const t of uploaded) t.dispose();
+          }
+        }
+      } finally {
+        for (const x of xs) x.dispose();
+      }
+    } finally {
+      tf.engine().endScope();
+    }
   }
 
   /** Frees the resident weights. */
