@@ -8,6 +8,7 @@ import { setupBackend, assertClose, assertNoLeak } from '../helpers';
 import { readSafetensors } from '../../lib/model/safetensors';
 import { loadFamilyFolder } from '../../lib/model/families/family-model';
 import { HookedModelScorer } from '../../lib/eval/hooked-score';
+import type { TokenRequest } from '../../lib/eval/requests';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'families');
 
@@ -33,7 +34,7 @@ for (const name of ['llama_gqa_llama3_bf16', 'neox_sequential']) {
       return row.indexOf(Math.max(...row));
     };
     // requests: (context = first c tokens of row b, continuation = the rest up to T); the input is the whole row.
-    const reqs = [];
+    const reqs: TokenRequest[] = [];
     const expectLL: number[] = [];
     const expectGreedy: boolean[] = [];
     for (let b = 0; b < B; b++) {
