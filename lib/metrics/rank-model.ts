@@ -48,6 +48,9 @@ export function openRankModel(modelPath: string, o: { allowNonFinite: boolean; r
         (mode === 'streamed' ? 'weights stay on disk and each block is read and widened to float32 just before it runs' : 'weights widened to float32 once'),
       `the data's token ids are fed to the model as they are: profile a real ${fcfg.modelType} model on data tokenized with its own tokenizer`,
     ];
+    if (mode === 'streamed') {
+      notes.push(`the layer-skip losses (--causal-windows) take ${2 * fcfg.nLayer + 1} full forwards, each reading every block from disk again: --causal-windows 0 skips them`);
+    }
     return {
       dims: { nLayer: fcfg.nLayer, nHead: fcfg.nHead, nEmbd: fcfg.dModel, blockSize: fcfg.contextLength, vocabSize: fcfg.vocabSize },
       modelType: fcfg.modelType,

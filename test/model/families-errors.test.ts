@@ -52,6 +52,11 @@ test('config errors: unknown model_type, activation, rope_scaling type; malforme
   oneLineError(() => loadFamilyFolder(variant('llama_gqa_llama3', (c) => ({ ...c, num_key_value_heads: 3 }))), /num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)/);
   oneLineError(() => loadFamilyFolder(variant('neox_parallel', (c) => ({ ...c, use_parallel_residual: 'yes' }))), /use_parallel_residual must be true or false, got "yes"/);
   oneLineError(() => loadFamilyFolder(variant('llama_gqa_llama3', (c) => ({ ...c, hidden_size: undefined }))), /hidden_size is missing/);
+  oneLineError(() => loadFamilyFolder(variant('llama_gqa_llama3', (c) => ({ ...c, num_hidden_layers: 1e9 }))), /num_hidden_layers is 1000000000, above the limit of 1024/);
+  const escape = variant('llama_gqa_llama3_bf16');
+  const ix = path.join(escape, 'model.safetensors.index.json');
+  fs.writeFileSync(ix, JSON.stringify({ weight_map: { 'model.norm.weight': '../../etc/passwd' } }));
+  oneLineError(() => loadFamilyFolder(escape), /maps to "..\/..\/etc\/passwd"; expected a shard file name in the folder/);
 });
 
 test('weight errors: missing shard, index naming an absent tensor, missing tensor, shape mismatch, NaN', () => {

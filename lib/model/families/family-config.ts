@@ -7,6 +7,7 @@
 // Everything the forward would get wrong if ignored is read and checked; an unknown value is refused in one line.
 import { listProblems, quote } from '../../util/errors';
 import { RopeScaling, parseRopeScaling } from './rope';
+import { CONFIG_LIMITS } from '../config';
 
 export type Family = 'llama' | 'neox';
 export type FamilyActivation = 'silu' | 'gelu' | 'gelu_new';
@@ -49,6 +50,11 @@ export interface FamilyConfig {
 }
 
 const LLAMA_TYPES = ['llama', 'mistral', 'qwen2'];
+const LIMITS: Record<string, number> = {
+  num_hidden_layers: CONFIG_LIMITS.nLayer, num_attention_heads: CONFIG_LIMITS.nHead, num_key_value_heads: CONFIG_LIMITS.nHead,
+  hidden_size: CONFIG_LIMITS.nEmbd, head_dim: CONFIG_LIMITS.nEmbd, intermediate_size: 4 * CONFIG_LIMITS.nEmbd, vocab_size: CONFIG_LIMITS.vocabSize,
+  max_position_embeddings: CONFIG_LIMITS.blockSize,
+};
 export const FAMILY_MODEL_TYPES = [...LLAMA_TYPES, 'gpt_neox'];
 
 /** True when config.json names a family of this module (GPT-2 folders go through lib/model/hf). */
@@ -67,6 +73,12 @@ export function parseFamilyConfig(json: Record<string, unknown>, label: string):
     const v = json[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
       problems.push(v === undefined ? `${key} is missing` : `${key} must be a positive integer, got ${quote(v)}`);
+      return 1;
+    }
+    // Bounds before anything is allocated from them (a hostile config could ask for 1e9 layers).
+    const limit = LIMITS[key];
+    if (limit !== undefined && v > limit) {
+      problems.push(`${key} is ${v}, above the limit of ${limit}`);
       return 1;
     }
     return v;
