@@ -95,23 +95,33 @@ function inverseNormal(p: number): number {
   return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
-/** Values of one tensor: norms 1, biases 0, else N(0, 0.02^2); in the requested dtype. */
+/** Values of one tensor: norms 1, biases 0, else N(0, 0.02^2); in the requested dtype, made in chunks of 1M values
+ * so a 16-bit tensor never has a float32 copy beside it. */
 function generate(name: string, n: number, dtype: RandomDType, state: { s: number }, table: Float32Array): Float32Array | Uint16Array {
-  const x = new Float32Array(n);
+  const out = dtype === 'F32' ? new Float32Array(n) : new Uint16Array(n);
   const norm = /(layernorm|layer_norm|model\.norm)\.weight$/.test(name);
-  if (norm) x.fill(1);
-  else if (!name.endsWith('.bias')) {
-    let s = state.s;
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      x[i] = 0.02 * table[s & 0xffff];
+  const random = !norm && !name.endsWith('.bias');
+  const CHUNK = 1 << 20;
+  const x = new Float32Array(Math.min(n, CHUNK));
+  let s = state.s;
+  for (let at = 0; at < n; at += CHUNK) {
+    const m = Math.min(CHUNK, n - at);
+    const part = m === x.length ? x : x.subarray(0, m);
+    if (norm) part.fill(1);
+    else if (!random) part.fill(0);
+    else {
+      for (let i = 0; i < m; i++) {
+        s ^= s << 13;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        part[i] = 0.02 * table[s & 0xffff];
+      }
     }
-    state.s = s;
+    if (out instanceof Float32Array) out.set(part, at);
+    else out.set(dtype === 'BF16' ? floatToBFloat16Bits(part) : floatToHalfBits(part), at);
   }
-  if (dtype === 'F32') return x;
-  return dtype === 'BF16' ? floatToBFloat16Bits(x) : floatToHalfBits(x);
+  state.s = s;
+  return out;
 }
 
 /** Writes config.json and random weights of `json`'s shape to `dir` (which must not exist or be empty). */
