@@ -32,8 +32,9 @@ block influence, angular distance, and the loss increase when the layer's attent
 
   --model PATH     Hugging Face folder (config.json + model.safetensors or sharded model-*.safetensors with
                    model.safetensors.index.json): GPT-2 (a \`train\` checkpoint folder is one), Llama / Mistral / Qwen2
-                   or GPT-NeoX (Pythia), F32/F16/BF16; or a nanoGPT .safetensors export; or a \`train\` run directory (with checkpoints/): every kept
-                   checkpoint is profiled (emergence over training: heatmaps of MaxRank and sink rate by step)
+                   or GPT-NeoX (Pythia), F32/F16/BF16; or a nanoGPT .safetensors export; or a \`train\` run
+                   directory (with checkpoints/): every kept checkpoint is profiled (emergence over training:
+                   heatmaps of MaxRank and sink rate by step)
   --data NAME|DIR  token dataset: a name under data/ (owt-mini and edu-mini are prepared on first use) or a folder
                    holding val.bin / val shards (default owt-mini)
   --n N            windows (default 100)
