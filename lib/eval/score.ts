@@ -28,7 +28,7 @@ export interface ScoreBatchOptions {
 }
 
 /** The model inputs of a batch, right-padded with token 0, and which position predicts which target. */
-interface BatchLayout {
+export interface BatchLayout {
   ids: Int32Array; // (B, T) row-major
   B: number;
   T: number;
@@ -37,7 +37,7 @@ interface BatchLayout {
   owner: Int32Array; // (N) request index of each position
 }
 
-function layoutBatch(reqs: TokenRequest[], maxLength: number): BatchLayout {
+export function layoutBatch(reqs: TokenRequest[], maxLength: number): BatchLayout {
   const inputs = reqs.map((r) => requestInput(r, maxLength));
   const B = reqs.length;
   const T = Math.max(...inputs.map((x) => x.length));
@@ -203,7 +203,7 @@ export class ModelScorer implements Scorer {
     let done = 0;
     for (let s = 0; s < order.length; s += this.batchSize) {
       const group = order.slice(s, s + this.batchSize);
-      const res = scoreBatch(this.params, this.cfg, group.map((g) => reqs[g[0]]), { maxLength: this.maxLength, fast: this.opts.fast });
+      const res = this.scoreGroup(group.map((g) => reqs[g[0]]));
       this.stats.forwardPasses++;
       group.forEach((g, j) => g.forEach((i) => (out[i] = res[j])));
       cache?.putMany(group.map((g, j) => [keys[g[0]], res[j]] as [string, LoglikResult]));
@@ -212,5 +212,10 @@ export class ModelScorer implements Scorer {
       await new Promise((resolve) => setImmediate(resolve)); // let a notebook or progress display update
     }
     return out as LoglikResult[];
+  }
+
+  /** One forward pass over a batch of checked requests (lib/eval/hooked-score overrides it for other families). */
+  protected scoreGroup(reqs: TokenRequest[]): LoglikResult[] {
+    return scoreBatch(this.params, this.cfg, reqs, { maxLength: this.maxLength, fast: this.opts.fast });
   }
 }

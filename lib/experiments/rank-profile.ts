@@ -9,7 +9,9 @@ import { RandomWindowSampler } from '../data/sampler';
 import { drawWindows, measureAttentionRanks, MeasureResult, MeasureProgress } from '../metrics/measure';
 import { gptPatternSource } from '../metrics/gpt-patterns';
 import { aggregate, LayerRow } from '../metrics/attention-rank';
-import { SinkAccumulator, SinkResult, finishSinkDiagnostics, sinkPatternSource } from '../metrics/sink-measure';
+import { SinkAccumulator, SinkResult, finishHookedSinkDiagnostics, hookedSinkPatternSource } from '../metrics/sink-measure';
+import { HookedModel, gptHookedModel } from '../model/hooked-model';
+import { layerMajorSinkPatternSource } from '../metrics/layer-major';
 
 /** MaxRank(l) read off the repo's rank PNGs (reference/paper.md §1.4, about ±0.02; the plots start at layer 3). */
 export const PAPER_MAXRANK = {
@@ -55,13 +57,24 @@ export async function measureRankAndSinks(
   params: Params, cfg: GPTConfig, val: TokenSource,
   o: { N: number; T: number; seed: number; model: string; data: string; causalWindows?: number; batchSize?: number; onProgress?: (p: MeasureProgress) => void },
 ): Promise<{ rank: MeasureResult; sinks: SinkResult }> {
+  return measureRankAndSinksOn(gptHookedModel(params, cfg), val, o);
+}
+
+/** measureRankAndSinks for any model family (a Llama / GPT-NeoX folder: lib/model/families). */
+export async function measureRankAndSinksOn(
+  model: HookedModel, val: TokenSource,
+  o: { N: number; T: number; seed: number; model: string; data: string; causalWindows?: number; batchSize?: number; onProgress?: (p: MeasureProgress) => void },
+): Promise<{ rank: MeasureResult; sinks: SinkResult }> {
   const windows = rankWindows(val, o.N, o.T, o.seed);
-  const acc = new SinkAccumulator(cfg);
-  const rank = await measureAttentionRanks(sinkPatternSource(params, cfg, acc), windows, {
-    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: Math.min(o.batchSize ?? 10, o.N),
-    contextLength: cfg.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,
+  const acc = new SinkAccumulator(model.dims);
+  const bs = Math.min(o.batchSize ?? 10, o.N);
+  // Weights streamed from disk: one layer-major pass reads each block once for all windows.
+  const source = model.streamed && model.runLayerMajor ? layerMajorSinkPatternSource(model, acc, windows, bs) : hookedSinkPatternSource(model, acc);
+  const rank = await measureAttentionRanks(source, windows, {
+    N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: bs,
+    contextLength: model.dims.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,
   });
-  const sinks = await finishSinkDiagnostics(params, cfg, acc, windows, { causalWindows: o.causalWindows ?? Math.min(o.N, 20), batchSize: Math.min(o.batchSize ?? 10, o.N) });
+  const sinks = await finishHookedSinkDiagnostics(model, acc, windows, { causalWindows: o.causalWindows ?? Math.min(o.N, 20), batchSize: Math.min(o.batchSize ?? 10, o.N) });
   return { rank, sinks };
 }
 

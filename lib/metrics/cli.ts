@@ -7,9 +7,8 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { parseArgs } from '../cli/args';
 import { describeDataset, ensureDataset, openDataset } from '../data/dataset';
-import { loadModelPath, tensorsToParams } from '../model/hf';
-import { disposeParams } from '../model/params';
-import { measureRankAndSinks, rankVerdict, tauSeries } from '../experiments/rank-profile';
+import { measureRankAndSinksOn, rankVerdict, tauSeries } from '../experiments/rank-profile';
+import { openRankModel } from './rank-model';
 import { SinkResult, sinkVerdict } from './sink-measure';
 import { sinkProfileFigure, layerSkipFigure } from '../viz/sink-figures';
 import { profileRunDir, isRunDir } from './cli-emergence';
@@ -31,9 +30,11 @@ diagnostics on the same windows: per head the attention on position 0 (rows >= 5
 one; per layer the sink rate (heads above 0.3), the position-0 norm ratios of the residual stream and the values,
 block influence, angular distance, and the loss increase when the layer's attention or whole block is skipped.
 
-  --model PATH     Hugging Face GPT-2 folder (config.json + model.safetensors; a \`train\` checkpoint folder is one)
-                   or a nanoGPT .safetensors export; or a \`train\` run directory (with checkpoints/): every kept
-                   checkpoint is profiled (emergence over training: heatmaps of MaxRank and sink rate by step)
+  --model PATH     Hugging Face folder (config.json + model.safetensors or sharded model-*.safetensors with
+                   model.safetensors.index.json): GPT-2 (a \`train\` checkpoint folder is one), Llama / Mistral / Qwen2
+                   or GPT-NeoX (Pythia), F32/F16/BF16; or a nanoGPT .safetensors export; or a \`train\` run
+                   directory (with checkpoints/): every kept checkpoint is profiled (emergence over training:
+                   heatmaps of MaxRank and sink rate by step)
   --data NAME|DIR  token dataset: a name under data/ (owt-mini and edu-mini are prepared on first use) or a folder
                    holding val.bin / val shards (default owt-mini)
   --n N            windows (default 100)
@@ -81,23 +82,23 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
     const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'rank', `${path.basename(modelPath)}-${info.name}-emergence`));
     return profileRunDir({ runDir: modelPath, info, N, T, seed, windows: windowMode, outDir, backend: o.backend as string | undefined, log, allowNonFinite });
   }
-  // The weights do not need the backend: a bad path fails before anything starts. F16/BF16 stay 16-bit until
-  // tensorsToParams widens them one at a time (and drops each host copy): peak host memory ~ one float32 model.
-  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite, half: 'keep' });
-  const cfg = ckpt.config;
+  // The weights do not need the backend: a bad path fails before anything starts (GPT-2, Llama or NeoX: ./rank-model).
+  const opened = openRankModel(modelPath, { allowNonFinite });
+  const cfg = opened.dims;
   if (T > cfg.blockSize) throw new Error(`--t ${T} exceeds the model's context (${cfg.blockSize})`);
   const modelName = path.basename(modelPath).replace(/\.safetensors$/, '');
   const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'rank', `${modelName}-${info.name}`));
 
   const backend = await initBackend({ backend: o.backend as string | undefined });
-  for (const n of ckpt.notes) log(`  note: ${n}`);
+  for (const n of opened.notes) log(`  note: ${n}`);
   const val = openDataset(info, 'val', 'auto', windowMode);
-  const params = tensorsToParams(ckpt.tensors, false, { consume: true });
   try {
+    const model = opened.load();
     const aligned = windowMode ?? (info.meta?.windows ? 'bos' : 'any');
-    log(`rank: ${modelName} (${cfg.nLayer} layers x ${cfg.nHead} heads, width ${cfg.nEmbd}) on ${backend.name}; ` +
+    const family = opened.modelType === 'gpt2' ? '' : `${opened.modelType}, `;
+    log(`rank: ${modelName} (${family}${cfg.nLayer} layers x ${cfg.nHead} heads, width ${cfg.nEmbd}) on ${backend.name}; ` +
       `${N} windows of ${T} tokens from ${info.name} val (${info.tokens.val.toLocaleString()} tokens, windows ${aligned}), seed ${seed}`);
-    const { rank: res, sinks } = await measureRankAndSinks(params, cfg, val, {
+    const { rank: res, sinks } = await measureRankAndSinksOn(model, val, {
       N, T, seed, batchSize, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(), causalWindows,
     });
     const t = res.timings;
@@ -110,7 +111,7 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
     log(`wrote ${path.relative(process.cwd(), outDir) || '.'}/: ${written.map((f) => path.basename(f)).join(', ')}`);
     return 0;
   } finally {
-    disposeParams(params);
+    opened.dispose();
     val.close();
   }
 }

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { GPTConfig } from '../model/config';
 import { Params } from '../model/params';
-import { ActivationCache, actName, runWithCache, runWithHooks } from '../model/hooks';
+import { ActivationCache, actName } from '../model/hooks';
+import { HookedModel, ModelDims, gptHookedModel, runHookedWithCache } from '../model/hooked-model';
 import type { PatternFn } from './measure';
 import { HookList } from '../model/hookpoints';
 import { SINK_THRESHOLD, blockChangeSums, headSinkStats, position0NormRatios, sinkFirstRow, sinkRate } from './sinks';
@@ -81,7 +82,7 @@ export class SinkAccumulator {
   T = 0;
   forwardMs = 0;
 
-  constructor(cfg: GPTConfig) {
+  constructor(cfg: ModelDims) {
     this.L = cfg.nLayer;
     this.H = cfg.nHead;
     this.C = cfg.nEmbd;
@@ -95,30 +96,49 @@ export class SinkAccumulator {
 
   /** Adds B windows of T tokens from one forward's cache (every layer's pattern, resid_pre, resid_post and v). */
   async addBatch(cache: ActivationCache, B: number, T: number): Promise<void> {
-    if (this.T && T !== this.T) throw new Error(`SinkAccumulator: windows of ${T} tokens after windows of ${this.T}`);
-    this.T = T;
-    const { H, C } = this;
+    this.checkT(T);
     for (let l = 0; l < this.L; l++) {
       const pat = (await cache.get(actName('pattern', l)).data()) as Float32Array; // (B, nh, T, T)
       const pre = (await cache.get(actName('resid_pre', l)).data()) as Float32Array; // (B, T, C)
       const post = (await cache.get(actName('resid_post', l)).data()) as Float32Array; // (B, T, C)
-      const v = (await cache.get(actName('v', l)).data()) as Float32Array; // (B, T, nh, hs) = (B, T, C)
-      checkFinite(pat, `attention pattern of layer ${l}`);
-      checkFinite(post, `residual stream after layer ${l}`);
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          const s = headSinkStats(pat, (b * H + h) * T * T, T);
-          this.mass[l * H + h] += s.sinkMass;
-          this.ent[l * H + h] += s.entropyFraction;
-        }
-      }
-      for (const r of position0NormRatios(post, B, T, C)) this.resid[l] += r;
-      for (const r of position0NormRatios(v, B, T, C)) this.value[l] += r;
-      const ch = blockChangeSums(pre, post, B, T, C);
-      this.bi[l] += ch.blockInfluence;
-      this.ang[l] += ch.angularDistance;
+      const v = (await cache.get(actName('v', l)).data()) as Float32Array; // (B, T, nh or n_kv_heads, hs)
+      this.addLayer(l, pat, pre, post, v, B, T);
     }
     this.windows += B;
+  }
+
+  /**
+   * Adds layer l of B windows (a layer-major pass feeds one layer at a time; call addWindows once per batch).
+   * pat (B, nh, T, T); pre and post (B, T, C); v (B, T, nh or n_kv_heads, hs).
+   */
+  addLayer(l: number, pat: Float32Array, pre: Float32Array, post: Float32Array, v: Float32Array, B: number, T: number): void {
+    this.checkT(T);
+    const { H, C } = this;
+    const vWidth = v.length / (B * T); // nh * hs, or n_kv_heads * hs with grouped-query attention
+    checkFinite(pat, `attention pattern of layer ${l}`);
+    checkFinite(post, `residual stream after layer ${l}`);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const s = headSinkStats(pat, (b * H + h) * T * T, T);
+        this.mass[l * H + h] += s.sinkMass;
+        this.ent[l * H + h] += s.entropyFraction;
+      }
+    }
+    for (const r of position0NormRatios(post, B, T, C)) this.resid[l] += r;
+    for (const r of position0NormRatios(v, B, T, vWidth)) this.value[l] += r;
+    const ch = blockChangeSums(pre, post, B, T, C);
+    this.bi[l] += ch.blockInfluence;
+    this.ang[l] += ch.angularDistance;
+  }
+
+  /** Counts B windows whose layers were all added with addLayer. */
+  addWindows(B: number): void {
+    this.windows += B;
+  }
+
+  private checkT(T: number): void {
+    if (this.T && T !== this.T) throw new Error(`SinkAccumulator: windows of ${T} tokens after windows of ${this.T}`);
+    this.T = T;
   }
 
   /** The means over every window added; the causal columns are NaN until filled by addLayerSkips. */
@@ -155,14 +175,20 @@ export class SinkAccumulator {
  * needs and the residuals and values the sink diagnostics need. The returned patterns pass to the protocol.
  */
 export function sinkPatternSource(params: Params, cfg: GPTConfig, acc: SinkAccumulator): PatternFn {
+  return hookedSinkPatternSource(gptHookedModel(params, cfg), acc);
+}
+
+/** sinkPatternSource for any model family (lib/model/hooked-model). */
+export function hookedSinkPatternSource(model: HookedModel, acc: SinkAccumulator): PatternFn {
+  const cfg = model.dims;
   const names = Array.from({ length: cfg.nLayer }, (_, l) => layerNames(l)).flat();
   return async (tokens: Int32Array, B: number, T: number) => {
     if (T > cfg.blockSize) throw new Error(`T (${T}) exceeds the model's context length (block size ${cfg.blockSize})`);
     const t0 = performance.now();
     const idx = tf.tensor2d(tokens, [B, T], 'int32'); // (B, T)
-    let res: ReturnType<typeof runWithCache>;
+    let res: ReturnType<typeof runHookedWithCache>;
     try {
-      res = runWithCache(params, cfg, idx, { namesFilter: names, stopAtLayer: cfg.nLayer });
+      res = runHookedWithCache(model, idx, names, { stopAtLayer: cfg.nLayer });
     } finally {
       idx.dispose();
     }
@@ -213,6 +239,12 @@ function checkCausal(causalN: number, N: number): void {
 
 /** Means from an accumulator fed with `windows`, plus the layer-skip losses on the first causalWindows of them. */
 export async function finishSinkDiagnostics(params: Params, cfg: GPTConfig, acc: SinkAccumulator, windows: readonly Int32Array[], o: SinkOptions = {}): Promise<SinkResult> {
+  return finishHookedSinkDiagnostics(gptHookedModel(params, cfg), acc, windows, o);
+}
+
+/** finishSinkDiagnostics for any model family. */
+export async function finishHookedSinkDiagnostics(model: HookedModel, acc: SinkAccumulator, windows: readonly Int32Array[], o: SinkOptions = {}): Promise<SinkResult> {
+  const cfg = model.dims;
   const N = windows.length;
   const T = windows[0].length;
   const bs = o.batchSize ?? 10;
@@ -225,10 +257,10 @@ export async function finishSinkDiagnostics(params: Params, cfg: GPTConfig, acc:
   let baseLoss = NaN;
   if (causalN > 0) {
     const sub = windows.slice(0, causalN);
-    baseLoss = await windowLoss(params, cfg, sub, bs, () => []);
+    baseLoss = await hookedWindowLoss(model, sub, bs, () => []);
     for (let l = 0; l < cfg.nLayer; l++) {
-      layers[l].attnSkipDeltaLoss = (await windowLoss(params, cfg, sub, bs, () => skipAttentionHooks(l))) - baseLoss;
-      layers[l].blockSkipDeltaLoss = (await windowLoss(params, cfg, sub, bs, () => skipBlockHooks(l))) - baseLoss;
+      layers[l].attnSkipDeltaLoss = (await hookedWindowLoss(model, sub, bs, () => skipAttentionHooks(l))) - baseLoss;
+      layers[l].blockSkipDeltaLoss = (await hookedWindowLoss(model, sub, bs, () => skipBlockHooks(l))) - baseLoss;
     }
   }
   const causalMs = performance.now() - c0;
@@ -300,6 +332,11 @@ export function skipBlockHooks(l: number): HookList {
 
 /** Mean next-token loss of windows (inputs 0..T-1, targets 1..T-1 and -1 at the last position) under hooks. */
 export async function windowLoss(params: Params, cfg: GPTConfig, windows: readonly Int32Array[], bs: number, hooks: () => HookList): Promise<number> {
+  return hookedWindowLoss(gptHookedModel(params, cfg), windows, bs, hooks);
+}
+
+/** windowLoss for any model family. */
+export async function hookedWindowLoss(model: HookedModel, windows: readonly Int32Array[], bs: number, hooks: () => HookList): Promise<number> {
   const T = windows[0].length;
   let sum = 0;
   let count = 0;
@@ -315,8 +352,8 @@ export async function windowLoss(params: Params, cfg: GPTConfig, windows: readon
     const loss = tf.tidy(() => {
       const idx = tf.tensor2d(x, [B, T], 'int32');
       const targets = tf.tensor2d(y, [B, T], 'int32');
-      const out = runWithHooks(params, cfg, idx, hooks(), { targets });
-      out.logits.dispose();
+      const out = model.run(idx, { hooks: hooks(), targets });
+      out.logits?.dispose();
       return out.loss as tf.Scalar;
     });
     const v = (await loss.data())[0];

@@ -40,7 +40,7 @@ const BLOCK_HOOKS = [
 ];
 
 /** Every hook-point name of a config, in the order the forward pass reaches them. */
-export function hookNames(cfg: GPTConfig): string[] {
+export function hookNames(cfg: Pick<GPTConfig, 'nLayer'>): string[] {
   const names = ['hook_embed', 'hook_pos_embed'];
   for (let l = 0; l < cfg.nLayer; l++) for (const h of BLOCK_HOOKS) names.push(`blocks.${l}.${h}`);
   names.push('ln_final.hook_normalized');
@@ -77,7 +77,7 @@ export function actName(kind: string, layer?: number, layerType?: 'ln1' | 'ln2' 
 export class HookRunner {
   private readonly byName = new Map<string, HookFn[]>();
 
-  constructor(hooks: HookList, cfg: GPTConfig) {
+  constructor(hooks: HookList, cfg: Pick<GPTConfig, 'nLayer'>) {
     const names = hookNames(cfg);
     const valid = new Set(names);
     for (const [target, fn] of hooks) {

@@ -1,0 +1,74 @@
+// What `rank --model PATH` profiles, as a HookedModel: a GPT-2 checkpoint (HF folder or nanoGPT export, through
+// lib/model/hf) or a Llama / Mistral / Qwen2 / GPT-NeoX Hugging Face folder (lib/model/families). Opening checks the
+// config and the weights' headers and shapes (no backend needed, so a bad path fails before anything starts);
+// load() then puts the weights into tfjs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadModelPath, tensorsToParams } from '../model/hf';
+import { disposeParams } from '../model/params';
+import { HookedModel, ModelDims, gptHookedModel } from '../model/hooked-model';
+import { FAMILY_MODEL_TYPES, FamilyConfig, isFamilyConfig, parseFamilyConfig } from '../model/families/family-config';
+import { quote } from '../util/errors';
+import { checkFamilyTensors, familyFloat32Bytes, FamilyModel } from '../model/families/family-model';
+import { openTensorStore, readJSONFile } from '../model/families/hf-folder';
+
+export interface OpenedRankModel {
+  dims: ModelDims;
+  /** 'gpt2', 'llama', 'mistral', 'qwen2' or 'gpt_neox'. */
+  modelType: string;
+  notes: string[];
+  /** Puts the weights into tfjs (call after initBackend). */
+  load(): HookedModel;
+  dispose(): void;
+}
+
+/** Reads config.json's model_type when PATH is a folder holding one that names a Llama / NeoX family. */
+function familyConfigOf(modelPath: string): FamilyConfig | undefined {
+  const file = path.join(modelPath, 'config.json');
+  if (!fs.statSync(modelPath).isDirectory() || !fs.existsSync(file)) return undefined;
+  const json = readJSONFile(file);
+  if (json.model_type !== undefined && json.model_type !== 'gpt2' && !isFamilyConfig(json)) {
+    throw new Error(`${file}: unknown model_type ${quote(json.model_type)}; rank --model reads gpt2, ${FAMILY_MODEL_TYPES.join(', ')}`);
+  }
+  if (!isFamilyConfig(json)) return undefined;
+  return parseFamilyConfig(json, file);
+}
+
+export function openRankModel(modelPath: string, o: { allowNonFinite: boolean; residentLimitBytes?: number }): OpenedRankModel {
+  if (!fs.existsSync(modelPath)) throw new Error(`--model ${modelPath}: no such file or folder`);
+  const fcfg = familyConfigOf(modelPath);
+  if (fcfg) {
+    const store = openTensorStore(modelPath);
+    checkFamilyTensors(fcfg, store);
+    const f32 = familyFloat32Bytes(store);
+    const mode = f32 <= (o.residentLimitBytes ?? 2 * 1024 ** 3) ? 'resident' : 'streamed';
+    let model: FamilyModel | undefined;
+    const notes = [
+      `${fcfg.modelType}: ${(f32 / 4 / 1e6).toFixed(0)}M parameters in ${store.files.length} file(s); ` +
+        (mode === 'streamed' ? 'weights stay on disk and each block is read and widened to float32 just before it runs' : 'weights widened to float32 once'),
+      `the data's token ids are fed to the model as they are: profile a real ${fcfg.modelType} model on data tokenized with its own tokenizer`,
+    ];
+    if (mode === 'streamed') {
+      notes.push(`the layer-skip losses (--causal-windows) take ${2 * fcfg.nLayer + 1} full forwards, each reading every block from disk again: --causal-windows 0 skips them`);
+    }
+    return {
+      dims: { nLayer: fcfg.nLayer, nHead: fcfg.nHead, nEmbd: fcfg.dModel, blockSize: fcfg.contextLength, vocabSize: fcfg.vocabSize },
+      modelType: fcfg.modelType,
+      notes,
+      load: () => (model = new FamilyModel(fcfg, store, mode, !o.allowNonFinite)),
+      dispose: () => model?.dispose(),
+    };
+  }
+  // F16/BF16 stay 16-bit until tensorsToParams widens them one at a time (and drops each host copy).
+  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite: o.allowNonFinite, half: 'keep' });
+  let params: ReturnType<typeof tensorsToParams> | undefined;
+  return {
+    dims: ckpt.config,
+    modelType: 'gpt2',
+    notes: ckpt.notes,
+    load: () => gptHookedModel((params = tensorsToParams(ckpt.tensors, false, { consume: true })), ckpt.config),
+    dispose: () => {
+      if (params) disposeParams(params);
+    },
+  };
+}
