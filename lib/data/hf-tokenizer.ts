@@ -7,10 +7,12 @@
 // encode = transformers' tokenizer.encode(text, add_special_tokens=False): no BOS/EOS added, but the text of an
 // added token (e.g. "<s>", "<|begin_of_text|>") is that token, as in transformers (split_special_tokens=False).
 // decode = tokenizer.decode(ids) with the folder's clean_up_tokenization_spaces and special tokens kept.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { TextTokenizer } from './text-tokenizer';
+import type { DocumentTokenizer } from './prepare';
 import { oneLine, quote } from '../util/errors';
 
 export const HF_TOKENIZER_FILE = 'tokenizer.json';
@@ -117,5 +119,24 @@ export function loadHFTokenizer(dir: string): HFTokenizer {
       });
       return list.length === 0 ? '' : tok.decode(list); // the package refuses an empty list
     },
+  };
+}
+
+/**
+ * A folder's tokenizer for `prepare --tokenizer`: documents separated by eos when appended ('append'), by bos (else
+ * eos) when prepended ('prepend', as llm.c's Llama 3 preparation prepends <|begin_of_text|>).
+ */
+export function folderDocumentTokenizer(dir: string, eot: 'append' | 'prepend'): DocumentTokenizer {
+  const folder = path.resolve(dir);
+  const tokenizer = loadHFTokenizer(folder);
+  const separator = eot === 'prepend' ? tokenizer.bosId ?? tokenizer.eosId : tokenizer.eosId;
+  if (separator === undefined) {
+    throw new Error(`${folder}: the tokenizer names no ${eot === 'prepend' ? 'bos or eos' : 'eos'} token to separate documents ` +
+      `(tokenizer_config.json ${eot === 'prepend' ? 'bos_token / ' : ''}eos_token or config.json ${eot === 'prepend' ? 'bos_token_id / ' : ''}eos_token_id)`);
+  }
+  const sha256 = createHash('sha256').update(fs.readFileSync(path.join(folder, HF_TOKENIZER_FILE))).digest('hex');
+  return {
+    tokenizer,
+    info: { name: 'tokenizer.json', folder, implementation: tokenizer.implementation, sha256, vocabSize: tokenizer.vocabSize, separator },
   };
 }
