@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
 import { initBackend, formatBackendReport } from '../lib/backend';
 import { disableNativeKernels, enableNativeKernels, nativeStatus, defaultThreads } from '../lib/backend/native';
-import { geluTanh, geluTanhComposite, layerNorm, layerNormComposite } from '../lib/model/ops';
+import { geluExact, geluExactComposite, geluTanh, geluTanhComposite, layerNorm, layerNormComposite } from '../lib/model/ops';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -71,6 +71,8 @@ export function cases(): OpCase[] {
     // fwd+bwd of the model's composite ops vs the fused native ops (lib/backend/native-ops), config D shapes
     el('fused', 'gelu fwd+bwd composite', [[1024, 512]], ([x]) => tf.grad((a: tf.Tensor) => tf.sum(geluTanhComposite(a)))(x)),
     el('fused', 'gelu fwd+bwd fused', [[1024, 512]], ([x]) => tf.grad((a: tf.Tensor) => tf.sum(geluTanh(a)))(x)),
+    el('fused', 'exact gelu fwd+bwd composite', [[1024, 512]], ([x]) => tf.grad((a: tf.Tensor) => tf.sum(geluExactComposite(a)))(x)),
+    el('fused', 'exact gelu fwd+bwd fused', [[1024, 512]], ([x]) => tf.grad((a: tf.Tensor) => tf.sum(geluExact(a)))(x)),
     el('fused', 'layerNorm fwd+bwd composite', [[1024, 128], [128]], ([x, w]) => tf.grad((a: tf.Tensor) => tf.sum(layerNormComposite(a, w, undefined, 1e-5)))(x)),
     el('fused', 'layerNorm fwd+bwd fused', [[1024, 128], [128]], ([x, w]) => tf.grad((a: tf.Tensor) => tf.sum(layerNorm(a, w, undefined, 1e-5)))(x)),
   ];

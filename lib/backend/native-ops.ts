@@ -1,6 +1,7 @@
 // Fused GPT ops with native kernels. lib/model/ops geluTanh and layerNorm call them while nativeOpsActive() and run
 // their composite tfjs ops otherwise (another backend, addon not built, INHERITUNE_NATIVE=0):
 //   geluTanhNative(x)              one kernel forward and one backward
+//   geluExactNative(x)             the erf GELU of nn.GELU(), one kernel each way (erf: native/src/vmath.h)
 //   layerNormNative(x, w, b, eps)  biased variance, one kernel each way
 //   causalSoftmaxNative(s, scale)  softmax(scale*s + causal -Infinity mask) over (B, nh, T, T) scores; reads only the
 //                                  unmasked half; backward = scale * softmax backward
@@ -9,6 +10,7 @@
 //   adamwNative(p, g, m, v, k)     one AdamW update (lib/train/adamw.ts) in one pass, returning new p, m, v
 // Gradients: tf.customGrad with the closed forms
 //   gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3*0.044715 x^2),  t = tanh(sqrt(2/pi)(x + 0.044715 x^3))
+//   exact: gelu'(x) = 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)
 //   LayerNorm: xhat = (x - mean) rstd, g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum dy xhat; db = sum dy
 import * as tf from '@tensorflow/tfjs';
 import { NativeAddon, KernelBackend, f32 } from './native-types';
@@ -23,6 +25,8 @@ export type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf
 
 const GELU = 'InherituneGelu';
 const GELU_GRAD = 'InherituneGeluGrad';
+const GELU_EXACT = 'InherituneGeluExact';
+const GELU_EXACT_GRAD = 'InherituneGeluExactGrad';
 const LN = 'InherituneLayerNorm';
 const LN_GRAD = 'InherituneLayerNormGrad';
 const CAUSAL = 'InherituneCausalSoftmax';
@@ -67,6 +71,21 @@ export function registerNativeOps(addon: NativeAddon, active: () => boolean): vo
     const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const out = b.makeOutput(x.shape, 'float32');
     addon.geluGrad(f32(b, x), f32(b, dy), f32(b, out));
+    return out;
+  });
+  // Outputs are allocated before the views are taken: allocating can grow the wasm heap, which detaches older views.
+  reg(GELU_EXACT, ({ inputs, backend }) => {
+    const b = backend as WasmBackend;
+    const x = inputs.x as tf.TensorInfo;
+    const out = b.makeOutput(x.shape, 'float32');
+    addon.geluExact(f32(b, x), f32(b, out));
+    return out;
+  });
+  reg(GELU_EXACT_GRAD, ({ inputs, backend }) => {
+    const b = backend as WasmBackend;
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const out = b.makeOutput(x.shape, 'float32');
+    addon.geluExactGrad(f32(b, x), f32(b, dy), f32(b, out));
     return out;
   });
   reg(LN, ({ inputs, backend, attrs }) => {
@@ -154,6 +173,21 @@ const geluNative = tf.customGrad((...args: Arg[]) => {
 export function geluTanhNative(x: tf.Tensor): tf.Tensor {
   requireActive('geluTanhNative', x);
   return geluNative(x);
+}
+
+const geluExactOp = tf.customGrad((...args: Arg[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: run(GELU_EXACT, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(GELU_EXACT_GRAD, { x: saved[0], dy }) as tf.Tensor,
+  };
+});
+
+/** Exact (erf) GELU in one native kernel each way; any shape, float32. Only while nativeOpsActive(). */
+export function geluExactNative(x: tf.Tensor): tf.Tensor {
+  requireActive('geluExactNative', x);
+  return geluExactOp(x);
 }
 
 /** Throws unless the native ops are active and every x is float32. */

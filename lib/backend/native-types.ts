@@ -22,6 +22,9 @@ export interface NativeAddon {
   tanhGrad(y: Float32Array, dy: Float32Array, dx: Float32Array): void;
   gelu(x: Float32Array, y: Float32Array): void;
   geluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** The exact (erf) GELU 0.5 x (1 + erf(x / sqrt 2)) and its derivative times dy. */
+  geluExact(x: Float32Array, y: Float32Array): void;
+  geluExactGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   layerNorm(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, c: number, eps: number): void;
   layerNormGrad(x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, db: Float32Array | null, rows: number, c: number): void;
   /** Row r of (rows, T) is query r % T: softmax(scale * x) over columns <= r % T, exactly 0 beyond. */

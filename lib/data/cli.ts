@@ -9,6 +9,7 @@ import { PrepareResult, prepareFromDocuments, prepareFromTokenFiles, DEFAULT_SEE
 import { findSplitFiles } from './source';
 import { listTextFiles, readTextDocuments, isTextFile } from './text';
 import { exportDataset } from './export';
+import { folderDocumentTokenizer } from './hf-tokenizer';
 import { fmtNum } from './progress';
 
 export const PREPARE_HELP = `usage: prepare <source> [options]
@@ -33,6 +34,9 @@ options
   --seed N               split / shuffle seed (default ${DEFAULT_SEED})
   --min-int-score K      FineWeb-Edu: keep rows with int_score >= K
   --text-field F         text column / field (default 'text')
+  --tokenizer DIR        text sources: tokenize with a model folder's tokenizer.json (Llama 2, Pythia, ...) instead
+                         of GPT-2's; documents are separated by its eos (--eot append) or bos (prepend). Ids must
+                         fit uint16: a vocabulary over 65536 (Llama 3's 128K) is refused
   --limit N              embedded only: first N files per corpus (a quick slice)
   --export llmc|npy|bin  also write the dataset as llm.c shards, .npy shards or nanoGPT .bin
   --out DIR              export folder (default <data dir>/<name>-<format>)
@@ -54,7 +58,7 @@ examples
 
 const FLAGS = new Set(['force', 'quiet', 'help']);
 const VALUED = new Set([
-  'name', 'data-dir', 'eot', 'split', 'val-fraction', 'val-tokens', 'seed', 'min-int-score', 'text-field', 'limit', 'export', 'out', 'shard-tokens',
+  'name', 'data-dir', 'eot', 'split', 'val-fraction', 'val-tokens', 'seed', 'min-int-score', 'text-field', 'limit', 'export', 'out', 'shard-tokens', 'tokenizer',
   'vocab-size', 'doc-tokens', 'train-tokens', 'triggers', 'trigger-mass', 'zipf', 'copy-prob',
 ]);
 const SYNTH_KEYS: Array<[string, keyof SyntheticRecipe, boolean]> = [
@@ -119,6 +123,7 @@ interface CliOptions {
   seed?: number;
   minIntScore?: number;
   textField?: string;
+  tokenizer?: string;
   limit?: number;
   exportFormat?: 'llmc' | 'npy' | 'bin';
   out?: string;
@@ -158,6 +163,7 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
       seed: num(p, 'seed', true),
       minIntScore: num(p, 'min-int-score', false),
       textField: str(p, 'text-field'),
+      tokenizer: str(p, 'tokenizer'),
       limit: num(p, 'limit', true),
       exportFormat: str(p, 'export', ['llmc', 'npy', 'bin']) as 'llmc' | 'npy' | 'bin' | undefined,
       out: str(p, 'out'),
@@ -174,6 +180,9 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
     }
     if (o.split === 'head' && o.valTokens === undefined) throw new Error('--split head needs --val-tokens N');
     if (o.limit !== undefined && !isEmbeddedDataset(parsed.source)) throw new Error('--limit applies only to the embedded corpora');
+    if (o.tokenizer !== undefined && (isEmbeddedDataset(parsed.source) || isSyntheticDataset(parsed.source))) {
+      throw new Error(`--tokenizer applies to text files and folders; ${parsed.source} has a fixed recipe (GPT-2 tokens or synthetic ids)`);
+    }
     if (!isEmbeddedDataset(parsed.source) && !isSyntheticDataset(parsed.source) && !fs.existsSync(parsed.source)) {
       throw new Error(`source '${parsed.source}' is neither an embedded dataset (${[...Object.keys(EMBEDDED_DATASETS), ...Object.keys(SYNTHETIC_DATASETS)].join(', ')}) nor an existing path`);
     }
@@ -222,19 +231,22 @@ async function runPrepare(source: string, o: CliOptions): Promise<PrepareResult>
   const hasText = entries.some((n) => isTextFile(n));
   const hasTokens = entries.some((n) => /\.(bin|npy)$/i.test(n));
   if (hasTokens && !hasText) {
+    if (o.tokenizer !== undefined) throw new Error(`${abs} holds token files, already tokenized; --tokenizer applies to text`);
     if (!isDir) throw new Error(`${abs}: a single token file has no train/val split; put train.bin and val.bin (or shards) in a directory`);
     const files = findSplitFiles(abs);
     return prepareFromTokenFiles({ name, dataDir: o.dataDir, source: abs, files: [...files.val, ...files.train], trainFiles: files.train, valFiles: files.val, eot: o.eot, force: o.force, quiet: o.quiet });
   }
   if (hasTokens && hasText) throw new Error(`${abs} holds both token files (.bin/.npy) and text files; point at one kind`);
   const files = listTextFiles(abs);
+  const eot = o.eot ?? 'append';
   return prepareFromDocuments({
+    tokenizer: o.tokenizer !== undefined ? folderDocumentTokenizer(o.tokenizer, eot) : undefined,
     name,
     dataDir: o.dataDir,
     source: abs,
     files,
     documents: readTextDocuments(files, { textField: o.textField, minIntScore: o.minIntScore }),
-    eot: o.eot ?? 'append',
+    eot,
     split: o.split,
     valFraction: o.valFraction,
     valTokens: o.valTokens,

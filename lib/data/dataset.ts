@@ -87,7 +87,11 @@ export function openDataset(info: DatasetInfo, split: 'train' | 'val', validate:
   if (files.length === 0) throw new Error(`${info.dir}: no ${split} token files`);
   // Prepared datasets were validated when written; user files get the 'auto' check (full, or sampled when huge).
   const src = openTokenFiles(files, info.meta ? 'none' : validate, info.meta?.vocabSize);
-  const align = alignmentFor(windows ?? datasetWindowMode(info), info.meta?.windows);
+  // 'bos' windows start at the dataset's own boundary token: meta.windows (synthetic), a folder tokenizer's
+  // separator (prepare --tokenizer), else GPT-2's EOT.
+  const tok = info.meta?.tokenizer;
+  const separator = tok && tok.name === 'tokenizer.json' ? { start: 'bos' as const, token: tok.separator } : undefined;
+  const align = alignmentFor(windows ?? datasetWindowMode(info), info.meta?.windows ?? separator);
   return align ? withAlignment(src, align) : src;
 }
 

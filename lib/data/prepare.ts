@@ -8,6 +8,7 @@ import { TokenFileWriter } from './formats';
 import { EOT_TOKEN, GPT2_VOCAB_SIZE, TokenBuffer, encodeDocumentInto, tokenizerInfo } from './tokenizer';
 import { TokenSource, openTokenFiles } from './source';
 import { TextDocument } from './text';
+import { TextTokenizer } from './text-tokenizer';
 import { Progress, fmtNum } from './progress';
 import { hashString } from '../util/rng';
 import { pidAlive } from '../util/fs';
@@ -28,8 +29,9 @@ export interface DatasetMeta {
   documents: { train: number; val: number };
   split: SplitRule;
   seed: number;
-  /** GPT-2 BPE for text datasets; synthetic datasets have ids of their own (no tokenizer). */
-  tokenizer: typeof tokenizerInfo | SyntheticTokenizer;
+  /** GPT-2 BPE for text datasets (or a model folder's tokenizer.json: `prepare --tokenizer`); synthetic datasets have
+   * ids of their own (no tokenizer). */
+  tokenizer: typeof tokenizerInfo | SyntheticTokenizer | FolderTokenizerInfo;
   eot: 'append' | 'prepend';
   vocabSize: number;
   /** Where training and analysis windows start by default: anywhere (nanoGPT, absent) or at a BOS token. */
@@ -47,6 +49,24 @@ export interface DatasetMeta {
 export interface WindowAlignment {
   start: 'bos';
   token: number;
+}
+
+/** A model folder's tokenizer (lib/data/hf-tokenizer): its documents are separated by `separator`, not 50256. */
+export interface FolderTokenizerInfo {
+  name: 'tokenizer.json';
+  folder: string;
+  implementation: string;
+  /** sha256 of tokenizer.json (a changed tokenizer changes the recipe). */
+  sha256: string;
+  vocabSize: number;
+  /** The document separator written per --eot: eos when appended, bos (else eos) when prepended. */
+  separator: number;
+}
+
+/** A text tokenizer for prepareFromDocuments other than GPT-2's. */
+export interface DocumentTokenizer {
+  tokenizer: TextTokenizer;
+  info: FolderTokenizerInfo;
 }
 
 export interface SyntheticTokenizer {
@@ -89,7 +109,12 @@ export interface PrepareDocumentsOptions extends PrepareCommon {
   seed?: number;
   /** Number of documents when known, for the progress bar. */
   totalDocuments?: number;
+  /** Tokenize with this instead of GPT-2's BPE (ids must fit uint16: info.vocabSize <= 65536). */
+  tokenizer?: DocumentTokenizer;
 }
+
+/** The largest vocabulary the lab's uint16 token files can hold. */
+export const UINT16_VOCAB_LIMIT = 65536;
 
 export const DEFAULT_SEED = 2357; // nanoGPT's OWT split seed
 export const DEFAULT_VAL_FRACTION = 0.05;
@@ -254,7 +279,17 @@ export async function prepareFromDocuments(opts: PrepareDocumentsOptions): Promi
     throw new Error(`split must be 'doc-hash' or 'head', got '${splitKind}'`);
   }
   const headValTokens = split.kind === 'head' ? split.valTokens : 0;
-  const recipe = { kind: 'documents', source: opts.source, files: fileStamps(opts.files), eot, split, tokenizer: tokenizerInfo.implementation, ...opts.recipeExtra };
+  const custom = opts.tokenizer;
+  if (custom && custom.info.vocabSize > UINT16_VOCAB_LIMIT) {
+    throw new Error(`${custom.info.folder}: the tokenizer has ${custom.info.vocabSize} ids, more than the ${UINT16_VOCAB_LIMIT} that the lab's ` +
+      `uint16 token files hold (lib/data/formats.ts; uint32 files such as llm.c's Llama 3 shards are not supported)`);
+  }
+  const recipe = {
+    kind: 'documents', source: opts.source, files: fileStamps(opts.files), eot, split,
+    tokenizer: custom ? { folder: custom.info.folder, sha256: custom.info.sha256, implementation: custom.info.implementation, separator: custom.info.separator } : tokenizerInfo.implementation,
+    ...opts.recipeExtra,
+  };
+  const encodeInto = custom ? folderEncoder(custom) : encodeDocumentInto;
 
   return withDatasetDir(opts, recipe, async (tmpDir) => {
     const train = new SplitSink(new TokenFileWriter(path.join(tmpDir, 'train.bin')));
@@ -265,7 +300,7 @@ export async function prepareFromDocuments(opts: PrepareDocumentsOptions): Promi
     try {
       for await (const d of opts.documents) {
         doc.clear();
-        encodeDocumentInto(doc, d.text, eot);
+        encodeInto(doc, d.text, eot);
         if (split.kind === 'doc-hash') {
           const sink = isValDocument(d.name, split.valFraction, seed) ? val : train;
           sink.buf.pushAll(doc.view());
@@ -295,7 +330,8 @@ export async function prepareFromDocuments(opts: PrepareDocumentsOptions): Promi
       if (train.tokens === 0) throw new Error(`${opts.source}: the train split is empty (${n} documents); lower --val-fraction / --val-tokens`);
       const tokens = { train: train.writer.finish().tokens, val: val.writer.finish().tokens };
       bar.finish(`${fmtNum(tokens.train + tokens.val)} tokens`);
-      return { tokens, documents: { train: train.docs, val: val.docs }, split, seed, eot };
+      const meta = { tokens, documents: { train: train.docs, val: val.docs }, split, seed, eot };
+      return custom ? { ...meta, tokenizer: custom.info, vocabSize: custom.info.vocabSize } : meta;
     } catch (e) {
       bar.abort();
       train.writer.abort();
@@ -303,6 +339,20 @@ export async function prepareFromDocuments(opts: PrepareDocumentsOptions): Promi
       throw e;
     }
   });
+}
+
+/** encodeDocumentInto for a folder tokenizer: its separator instead of EOT, ids checked to fit uint16. */
+function folderEncoder(t: DocumentTokenizer): (out: TokenBuffer, text: string, eot: 'append' | 'prepend') => void {
+  const sep = t.info.separator;
+  return (out, text, eot) => {
+    if (eot === 'prepend') out.push(sep);
+    const ids = t.tokenizer.encode(text);
+    for (const id of ids) {
+      if (!(id >= 0 && id < UINT16_VOCAB_LIMIT)) throw new Error(`${t.info.folder}: token id ${id} does not fit the uint16 token file`);
+    }
+    out.pushAll(ids);
+    if (eot === 'append') out.push(sep);
+  };
 }
 
 /** Files with their sizes (a changed input file changes the recipe); non-paths (package labels) are kept as is. */

@@ -16,7 +16,10 @@ import { LoglikResult, TokenRequest } from './requests';
 export async function modelFingerprint(params: Record<string, tf.Tensor>, cfg: GPTConfig): Promise<string> {
   const h = createHash('sha256');
   const c = cfg;
-  h.update(JSON.stringify([c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, c.bias, c.scaleAttnByInverseLayerIdx, c.layerNormEps]));
+  const fields: unknown[] = [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, c.bias, c.scaleAttnByInverseLayerIdx, c.layerNormEps];
+  // The exact GELU changes outputs too; the default (tanh) adds nothing, so fingerprints made before the field stay.
+  if (c.activation !== undefined) fields.push(c.activation);
+  h.update(JSON.stringify(fields));
   for (const name of Object.keys(params).sort()) {
     const t = params[name];
     h.update(`\n${name}:${t.dtype}:${t.shape.join('x')}\n`);

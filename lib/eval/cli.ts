@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { parseArgs } from '../cli/args';
 import { defaultDataDir } from '../data/dataset';
-import { loadModelPath, tensorsToParams } from '../model/hf';
+import { tensorsToParams } from '../model/hf';
+import { ACTIVATION_OPTION, loadModelWithActivation, parseActivation } from '../model/activation-option';
 import { disposeParams } from '../model/params';
 import { RequestCache, modelFingerprint } from './cache';
 import { ModelScorer } from './score';
@@ -47,6 +48,9 @@ export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [optio
   --compare PREFIX    paper rows to show: table1, table7, table1-medium, ... (default: all)
   --backend NAME      node-gpu | node | wasm | cpu
   --allow-non-finite  load weights with NaN/Inf values (refused by default; non-finite scores still stop the task)
+  --activation gelu_new|gelu
+                      the MLP GELU of a nanoGPT file that does not record it (gelu_new: GPT-2's tanh form, assumed
+                      otherwise; gelu: the exact erf form of current nanoGPT); must agree with a file that records it
   -h, --help          this help`;
 
 const TASK_SETS: Record<string, string[]> = {
@@ -80,14 +84,14 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
     'batch-size': { type: 'number' }, 'max-length': { type: 'number' }, out: { type: 'string' }, 'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' }, strict: { type: 'boolean' }, 'no-samples': { type: 'boolean' }, compare: { type: 'string' },
     backend: { type: 'string' }, harness: { type: 'string' }, num_fewshot: { type: 'number' }, bootstrap_iters: { type: 'number' },
-    acc_bytes: { type: 'boolean' }, 'allow-non-finite': { type: 'boolean' },
+    acc_bytes: { type: 'boolean' }, 'allow-non-finite': { type: 'boolean' }, activation: ACTIVATION_OPTION,
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${EVAL_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${EVAL_HELP}`);
   if (!o.tasks) throw new Error(`--tasks is required\n${EVAL_HELP}`);
   const modelPath = path.resolve(String(o.model));
-  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite: o['allow-non-finite'] === true }); // the weights do not need the backend: a bad path fails before anything starts
+  const ckpt = loadModelWithActivation(modelPath, '--model', parseActivation(o.activation), { allowNonFinite: o['allow-non-finite'] === true }); // the weights do not need the backend: a bad path fails before anything starts
   const tasks = parseTaskList(String(o.tasks));
   const harness = o.harness === undefined ? DEFAULT_HARNESS : parseHarnessVersion(String(o.harness));
   const paperRows = o.compare ? paperRowsMatching(String(o.compare)) : undefined;

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { DatasetInfo, openDataset } from '../data/dataset';
 import { WindowMode } from '../data/windows';
-import { loadModelPath, tensorsToParams } from '../model/hf';
+import { tensorsToParams } from '../model/hf';
+import { Activation } from '../model/config';
+import { loadModelWithActivation } from '../model/activation-option';
 import { disposeParams } from '../model/params';
 import { rankWindows } from '../experiments/rank-profile';
 import { ProbeResult, lazyOnsetSteps, probeModel, writeEmergenceTables } from './emergence';
@@ -43,12 +45,14 @@ export interface RunDirOptions {
   log: (s: string) => void;
   /** Load checkpoints whose weights hold NaN/Inf (refused by default). */
   allowNonFinite?: boolean;
+  /** --activation: checked against each checkpoint's config.json (which records it). */
+  activation?: Activation;
 }
 
 /** Profiles every checkpoint; prints MaxRank and sink rate by step, and when each layer turned lazy. */
 export async function profileRunDir(o: RunDirOptions): Promise<number> {
   const cks = runCheckpoints(o.runDir);
-  const load = (dir: string) => loadModelPath(dir, '--model', { allowNonFinite: o.allowNonFinite });
+  const load = (dir: string) => loadModelWithActivation(dir, '--model', o.activation, { allowNonFinite: o.allowNonFinite });
   const first = load(cks[0].dir);
   if (o.T > first.config.blockSize) throw new Error(`--t ${o.T} exceeds the model's context (${first.config.blockSize})`);
   const backend = await initBackend({ backend: o.backend });

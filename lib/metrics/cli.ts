@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { parseArgs } from '../cli/args';
 import { describeDataset, ensureDataset, openDataset } from '../data/dataset';
+import { ACTIVATION_OPTION, parseActivation } from '../model/activation-option';
 import { measureRankAndSinksOn, rankVerdict, tauSeries } from '../experiments/rank-profile';
 import { openRankModel } from './rank-model';
 import { SinkResult, sinkVerdict } from './sink-measure';
@@ -49,6 +50,9 @@ block influence, angular distance, and the loss increase when the layer's attent
   --out DIR        tables and figures (default results/rank/<model name>-<data name>)
   --backend NAME   node-gpu | node | wasm | cpu
   --allow-non-finite  load weights with NaN/Inf values (refused by default; the protocol still refuses NaN patterns)
+  --activation gelu_new|gelu
+                   the MLP GELU of a nanoGPT file that does not record it (gelu_new: GPT-2's tanh form, assumed
+                   otherwise; gelu: the exact erf form of current nanoGPT); must agree with a file that records it
   -h, --help       this help`;
 
 /** Runs the command; resolves to the exit code. `log` receives progress and the report. */
@@ -61,12 +65,14 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
     model: { type: 'string' }, data: { type: 'string' }, n: { type: 'number' }, t: { type: 'number' },
     seed: { type: 'number' }, out: { type: 'string' }, backend: { type: 'string' }, 'allow-non-finite': { type: 'boolean' },
     windows: { type: 'string', choices: ['any', 'bos'] }, 'causal-windows': { type: 'number' }, 'windows-per-batch': { type: 'number' },
+    activation: ACTIVATION_OPTION,
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${RANK_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${RANK_HELP}`);
   const modelPath = path.resolve(String(o.model));
   const allowNonFinite = o['allow-non-finite'] === true;
+  const activation = parseActivation(o.activation);
   const N = (o.n as number | undefined) ?? 100;
   const T = (o.t as number | undefined) ?? 100;
   const seed = (o.seed as number | undefined) ?? 2024;
@@ -80,10 +86,10 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
   const windowMode = o.windows as WindowMode | undefined;
   if (isRunDir(modelPath)) {
     const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'rank', `${path.basename(modelPath)}-${info.name}-emergence`));
-    return profileRunDir({ runDir: modelPath, info, N, T, seed, windows: windowMode, outDir, backend: o.backend as string | undefined, log, allowNonFinite });
+    return profileRunDir({ runDir: modelPath, info, N, T, seed, windows: windowMode, outDir, backend: o.backend as string | undefined, log, allowNonFinite, activation });
   }
   // The weights do not need the backend: a bad path fails before anything starts (GPT-2, Llama or NeoX: ./rank-model).
-  const opened = openRankModel(modelPath, { allowNonFinite });
+  const opened = openRankModel(modelPath, { allowNonFinite, activation });
   const cfg = opened.dims;
   if (T > cfg.blockSize) throw new Error(`--t ${T} exceeds the model's context (${cfg.blockSize})`);
   const modelName = path.basename(modelPath).replace(/\.safetensors$/, '');

@@ -4,7 +4,9 @@
 // load() then puts the weights into tfjs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadModelPath, tensorsToParams } from '../model/hf';
+import { tensorsToParams } from '../model/hf';
+import { Activation } from '../model/config';
+import { loadModelWithActivation } from '../model/activation-option';
 import { disposeParams } from '../model/params';
 import { HookedModel, ModelDims, gptHookedModel } from '../model/hooked-model';
 import { FAMILY_MODEL_TYPES, FamilyConfig, isFamilyConfig, parseFamilyConfig } from '../model/families/family-config';
@@ -34,10 +36,15 @@ function familyConfigOf(modelPath: string): FamilyConfig | undefined {
   return parseFamilyConfig(json, file);
 }
 
-export function openRankModel(modelPath: string, o: { allowNonFinite: boolean; residentLimitBytes?: number }): OpenedRankModel {
+export function openRankModel(
+  modelPath: string, o: { allowNonFinite: boolean; residentLimitBytes?: number; activation?: Activation },
+): OpenedRankModel {
   if (!fs.existsSync(modelPath)) throw new Error(`--model ${modelPath}: no such file or folder`);
   const fcfg = familyConfigOf(modelPath);
   if (fcfg) {
+    if (o.activation !== undefined) {
+      throw new Error(`--activation is for GPT-2 models; ${modelPath} is a ${fcfg.modelType} folder whose config.json names its activation`);
+    }
     const store = openTensorStore(modelPath);
     checkFamilyTensors(fcfg, store);
     const f32 = familyFloat32Bytes(store);
@@ -60,7 +67,7 @@ export function openRankModel(modelPath: string, o: { allowNonFinite: boolean; r
     };
   }
   // F16/BF16 stay 16-bit until tensorsToParams widens them one at a time (and drops each host copy).
-  const ckpt = loadModelPath(modelPath, '--model', { allowNonFinite: o.allowNonFinite, half: 'keep' });
+  const ckpt = loadModelWithActivation(modelPath, '--model', o.activation, { allowNonFinite: o.allowNonFinite, half: 'keep' });
   let params: ReturnType<typeof tensorsToParams> | undefined;
   return {
     dims: ckpt.config,

@@ -11,7 +11,7 @@
 // as single fused kernels.
 import * as tf from '@tensorflow/tfjs';
 import type { Activation } from './config';
-import { nativeOpsActive, geluTanhNative, layerNormNative } from '../backend/native-ops';
+import { nativeOpsActive, geluTanhNative, geluExactNative, layerNormNative } from '../backend/native-ops';
 import { crossEntropyNative, ignoreIndexWeights, matMulPairNative } from '../backend/native-train-ops';
 
 type T2 = tf.Tensor2D;
@@ -182,8 +182,14 @@ export function geluTanhComposite(x: tf.Tensor): tf.Tensor {
   });
 }
 
-/** The exact GELU of nn.GELU(): 0.5 x (1 + erf(x / sqrt(2))), from tfjs ops (autograd backward; no fused kernel yet). */
+/** The exact GELU of nn.GELU(): 0.5 x (1 + erf(x / sqrt(2))); one fused kernel when native is on. */
 export function geluExact(x: tf.Tensor): tf.Tensor {
+  if (nativeOpsActive() && x.dtype === 'float32') return geluExactNative(x);
+  return geluExactComposite(x);
+}
+
+/** geluExact from tfjs ops (autograd backward; tfjs's erf is Abramowitz-Stegun 7.1.26, 1.5e-7 absolute). */
+export function geluExactComposite(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
 }
 

@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, formatBackendReport } from '../backend';
-import { GPTConfig, PRESETS, countParams, isPresetName, makeConfig } from '../model/config';
+import { GPTConfig, PRESETS, activationOf, countParams, isPresetName, makeConfig } from '../model/config';
 import { Params, disposeParams, initParams } from '../model/params';
-import { loadModelPath, tensorsToParams } from '../model/hf';
+import { tensorsToParams } from '../model/hf';
+import { ACTIVATION_OPTION, loadModelWithActivation, parseActivation } from '../model/activation-option';
 import { ensureDataset, openDataset } from '../data/dataset';
 import { WindowMode, describeAlignment, isAligned } from '../data/windows';
 import { parseArgs, ArgSpec } from '../cli/args';
@@ -23,8 +24,11 @@ export const TRAIN_HELP = `train: train a GPT on a prepared dataset, nanoGPT sty
 Usage: npm run cli -- train [options]
 
 Model      --preset NAME (tiny-4L) [--n-layer N --n-head N --n-embd N --dropout P --bias --no-bias
-           --vocab-size N (the preset's; a synthetic dataset's own) --attn-layer-scale on|off (1/(l+1) logits)]
-           --init-from DIR (start from an HF folder instead of a fresh init) --init-seed N (default: --seed)
+           --vocab-size N (the preset's; a synthetic dataset's own) --attn-layer-scale on|off (1/(l+1) logits)
+           --activation gelu_new|gelu (MLP GELU: GPT-2's tanh form (default) or the exact erf form of nanoGPT)]
+           --init-from DIR|FILE (start from an HF folder or a nanoGPT .safetensors instead of a fresh init; --activation
+           names the GELU of a nanoGPT file that does not record it, and must agree with one that does)
+           --init-seed N (default: --seed)
 Data       --data NAME (owt-mini; synth-iid, synth-backcopy) --sampler random|sequential --batch-size B (8)
            --block-size T (model's) --windows any|bos (where windows start; default the dataset's: bos for
            synthetic data, any for text, where bos starts every window at an EOT document boundary)
@@ -43,7 +47,7 @@ const SPEC: ArgSpec = {
   preset: { type: 'string' }, 'n-layer': { type: 'number' }, 'n-head': { type: 'number' }, 'n-embd': { type: 'number' },
   dropout: { type: 'number' }, bias: { type: 'boolean' }, 'no-bias': { type: 'boolean' }, 'init-from': { type: 'string' },
   'init-seed': { type: 'number' }, data: { type: 'string' }, 'vocab-size': { type: 'number' },
-  'attn-layer-scale': { type: 'string', choices: ['on', 'off'] }, windows: { type: 'string', choices: ['any', 'bos'] }, sampler: { type: 'string', choices: ['random', 'sequential'] },
+  'attn-layer-scale': { type: 'string', choices: ['on', 'off'] }, activation: ACTIVATION_OPTION, windows: { type: 'string', choices: ['any', 'bos'] }, sampler: { type: 'string', choices: ['random', 'sequential'] },
   'batch-size': { type: 'number' }, 'block-size': { type: 'number' }, steps: { type: 'number' }, lr: { type: 'number' },
   'min-lr': { type: 'number' }, warmup: { type: 'number' }, 'decay-iters': { type: 'number' },
   'warmup-rule': { type: 'string', choices: ['nanogpt', 'authors'] }, schedule: { type: 'string', choices: ['cosine', 'constant'] },
@@ -89,6 +93,10 @@ function savedRun(out: string): RunConfig | undefined {
 
 function modelConfig(a: Opts, saved: RunConfig | undefined): { config: Readonly<GPTConfig>; preset: string | undefined } {
   const touched = ['preset', 'n-layer', 'n-head', 'n-embd', 'dropout', 'bias', 'no-bias', 'block-size', 'vocab-size', 'attn-layer-scale'].some((k) => a[k] !== undefined);
+  const activation = parseActivation(a.activation);
+  if (saved && activation !== undefined && activation !== activationOf(saved.model)) {
+    throw new Error(`--activation ${activation} disagrees with the run being resumed: its saved config has activation ${activationOf(saved.model)}`);
+  }
   if (saved && !touched) return { config: makeConfig(saved.model), preset: saved.preset ?? undefined };
   const preset = (a.preset as string | undefined) ?? saved?.preset ?? 'tiny-4L';
   if (!isPresetName(preset)) throw new Error(`unknown --preset '${preset}'; choose one of: ${Object.keys(PRESETS).join(', ')}`);
@@ -102,6 +110,7 @@ function modelConfig(a: Opts, saved: RunConfig | undefined): { config: Readonly<
   if (a['no-bias']) over.bias = false;
   if (a['vocab-size'] !== undefined) over.vocabSize = a['vocab-size'] as number;
   if (a['attn-layer-scale'] !== undefined) over.scaleAttnByInverseLayerIdx = a['attn-layer-scale'] === 'on';
+  if (activation !== undefined) over.activation = activation;
   // As in nanoGPT, block_size is both the model's context and the training window.
   if (a['block-size'] !== undefined) over.blockSize = a['block-size'] as number;
   return { config: makeConfig(preset, over), preset };
@@ -212,9 +221,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   try {
     if (opts['init-from']) {
-      const ck = loadModelPath(path.resolve(opts['init-from'] as string), '--init-from');
-      const mism = (Object.keys(cfg) as (keyof GPTConfig)[]).filter((k) => ck.config[k] !== cfg[k]);
-      if (mism.length) throw new Error(`--init-from ${opts['init-from']}: its config differs in ${mism.map((k) => `${k} (${String(ck.config[k])} vs ${String(cfg[k])})`).join(', ')}`);
+      const ck = loadModelWithActivation(path.resolve(opts['init-from'] as string), '--init-from', parseActivation(opts.activation));
+      for (const n of ck.notes) if (!opts.quiet) console.error(`note: --init-from: ${n}`);
+      // Over the keys of both: activation is absent from a config with the default (tanh) GELU.
+      const keys = [...new Set([...Object.keys(cfg), ...Object.keys(ck.config)])] as (keyof GPTConfig)[];
+      const shown = (c: GPTConfig, k: keyof GPTConfig): string => (k === 'activation' ? activationOf(c) : String(c[k]));
+      const mism = keys.filter((k) => shown(ck.config, k) !== shown(cfg, k));
+      if (mism.length) throw new Error(`--init-from ${opts['init-from']}: its config differs in ${mism.map((k) => `${k} (${shown(ck.config, k)} vs ${shown(cfg, k)})`).join(', ')}`);
       params = tensorsToParams(ck.tensors);
     } else {
       params = initParams(cfg, { seed: (opts['init-seed'] as number | undefined) ?? (base.seed as number) });

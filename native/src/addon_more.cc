@@ -209,6 +209,27 @@ napi_value GeluGradFn(napi_env env, napi_callback_info info) {
   });
 }
 
+// geluExact(x, y) / geluExactGrad(x, dy, dx): the erf GELU
+napi_value GeluExactFn(napi_env env, napi_callback_info info) {
+  return wrap(env, info, 2, [&](size_t argc, napi_value* a) {
+    need(argc >= 2, "native.geluExact: expected (x, y)");
+    F32 x = f32(env, a[0], "x"), y = f32(env, a[1], "y");
+    need(y.length >= x.length, "native.geluExact: y shorter than x");
+    ink::gelu_exact(x.data, y.data, static_cast<int64_t>(x.length));
+    return undefined(env);
+  });
+}
+
+napi_value GeluExactGradFn(napi_env env, napi_callback_info info) {
+  return wrap(env, info, 3, [&](size_t argc, napi_value* a) {
+    need(argc >= 3, "native.geluExactGrad: expected (x, dy, dx)");
+    F32 x = f32(env, a[0], "x"), dy = f32(env, a[1], "dy"), dx = f32(env, a[2], "dx");
+    need(dy.length >= x.length && dx.length >= x.length, "native.geluExactGrad: arrays of different lengths");
+    ink::gelu_exact_grad(x.data, dy.data, dx.data, static_cast<int64_t>(x.length));
+    return undefined(env);
+  });
+}
+
 // layerNorm(x, w, b|null, y, mean, rstd, rows, C, eps)
 napi_value LayerNormFn(napi_env env, napi_callback_info info) {
   return wrap(env, info, 9, [&](size_t argc, napi_value* a) {
@@ -271,6 +292,7 @@ void register_more(napi_env env, napi_value exports) {
       {"slice", SliceFn},         {"concat", ConcatFn},         {"gather", GatherFn},
       {"singularValues", SvdFn},  {"softmaxGrad", SoftmaxGradFn}, {"tanhGrad", TanhGradFn},
       {"gelu", GeluFn},           {"geluGrad", GeluGradFn},     {"layerNorm", LayerNormFn},
+      {"geluExact", GeluExactFn}, {"geluExactGrad", GeluExactGradFn},
       {"layerNormGrad", LayerNormGradFn}, {"causalSoftmax", CausalSoftmaxFn}, {"causalSoftmaxGrad", CausalSoftmaxGradFn},
       {"adamw", AdamWFn}, {"attention", AttentionFn}, {"attentionGrad", AttentionGradFn}};
   register_fns(env, exports, fns, sizeof(fns) / sizeof(fns[0]));

@@ -13,6 +13,7 @@ namespace {
 constexpr int64_t PAR_MIN = 200000;
 constexpr float GELU_C = 0.7978845608028654f;  // sqrt(2/pi)
 constexpr float GELU_A = 0.044715f;
+constexpr float INV_SQRT_2PI = 0.3989422804014327f;  // 1/sqrt(2 pi)
 
 template <typename F>
 void vec_loop(int64_t n, F body) {  // body(i, count) on whole vectors, then the tail with count < VL
@@ -53,6 +54,27 @@ void gelu_grad(const float* x, const float* dy, float* dx, int64_t n) {
     vf dinner = (1.0f + x2 * (3.0f * GELU_A)) * GELU_C;
     vf d = 0.5f * (1.0f + t) + (0.5f * v) * (1.0f - t * t) * dinner;
     store_n(dx + i, g * d, c);
+  });
+}
+
+// Exact GELU y = 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's nn.GELU(), approximate='none') and its derivative
+// dx = dy (0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)), as PyTorch's GeluBackward computes it.
+// erf as in vmath.h: for x < 0 the factor 1 + erf is erfc(|x| / sqrt 2), so the left tail keeps its relative accuracy.
+void gelu_exact(const float* x, float* y, int64_t n) {
+  vec_loop(n, [&](int64_t i, int64_t c) {
+    vf v = load_n(x + i, c);
+    vf gauss;
+    store_n(y + i, (v * 0.5f) * vgelu_cdf2(v, gauss), c);
+  });
+}
+
+void gelu_exact_grad(const float* x, const float* dy, float* dx, int64_t n) {
+  vec_loop(n, [&](int64_t i, int64_t c) {
+    vf v = load_n(x + i, c);
+    vf g = load_n(dy + i, c);
+    vf gauss;
+    vf cdf = 0.5f * vgelu_cdf2(v, gauss);
+    store_n(dx + i, g * (cdf + v * (gauss * INV_SQRT_2PI)), c);
   });
 }
 

@@ -78,6 +78,9 @@ int singular_values(const double* A, double* S, int64_t count, int rows, int col
 // tanh GELU y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) and its derivative times dy.
 void gelu(const float* x, float* y, int64_t n);
 void gelu_grad(const float* x, const float* dy, float* dx, int64_t n);
+// Exact (erf) GELU y = 0.5 x (1 + erf(x / sqrt 2)), nn.GELU() of current nanoGPT, and its derivative times dy.
+void gelu_exact(const float* x, float* y, int64_t n);
+void gelu_exact_grad(const float* x, const float* dy, float* dx, int64_t n);
 // LayerNorm over rows of length C (biased variance); b may be null. Saves mean and rstd = 1/sqrt(var + eps) per row.
 void layernorm(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, int64_t rows,
                int64_t C, float eps);

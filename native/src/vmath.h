@@ -84,6 +84,83 @@ static inline vf vtanh(vf x) {
   return vselect(x != x, x, r);
 }
 
+// 1 + erf(x / sqrt 2) and exp(-x^2 / 2) for the exact GELU at x with one exp, a few ulp
+// (test/reference/fit_erf_coefficients.py fits the coefficients against mpmath and checks this float32 scheme:
+// 4.2e-7 and 2.4e-7 relative on [-13, 13]). With a = |x| / sqrt 2:
+//   erf(a)  = a P(a^2)           for a < 1; P fits erf(a)/a on a^2 in [0, 1] (relative error 1.4e-9)
+//   erfc(a) = t exp(-a^2) R(t)   t = 2/(2 + a) (Numerical Recipes' erfcc variable); R fits erfc(a) exp(a^2) / t on t in
+//                                [0.15, 1], i.e. a <= 11.3 (beyond, erfc is 0 in float), 1.7e-7 relative in float32
+//   1 + erf(x / sqrt 2) = erfc(a) for x < 0 (so the left tail keeps its relative accuracy), 1 + erf(a) or 2 - erfc(a)
+//   exp(-a^2) = exp(-x^2 / 2) is taken from x, not from the rounded a: x = xh + (x - xh) with xh = x cut to 12
+//   significant bits, so -xh^2 / 2 is exact, times exp((xh - x)(xh + x)/2) by Taylor to degree 5 (the argument is
+//   below 0.15). Rounding a^2 instead would cost 2 a^2 ulp in the tail (1e-6 relative at x = -6).
+// |x| is clamped at 17 (erfc(12) and exp(-144) are 0 in float).
+static inline vf vpoly_erf_small(vf s) {  // erf(a)/a at s = a^2
+  vf p = vsplat(7.88250618e-05f);
+  p = p * s + -8.01886548e-04f;
+  p = p * s + 5.18931448e-03f;
+  p = p * s + -2.68543307e-02f;
+  p = p * s + 1.12835974e-01f;
+  p = p * s + -3.76126260e-01f;
+  p = p * s + 1.12837911e+00f;
+  return p;
+}
+static inline vf vpoly_erfc_r(vf t) {  // erfc(a) exp(a^2) / t at t = 2/(2 + a)
+  vf r = vsplat(-5.88027351e-02f);
+  r = r * t + 2.83541501e-01f;
+  r = r * t + -4.85628366e-01f;
+  r = r * t + 2.76932597e-01f;
+  r = r * t + -2.63014883e-02f;
+  r = r * t + 2.02738330e-01f;
+  r = r * t + 2.43045986e-01f;
+  r = r * t + 2.82388747e-01f;
+  r = r * t + 2.82085389e-01f;
+  return r;
+}
+static inline vf vcut12(vf a) {  // a with its 12 lowest mantissa bits cleared
+  vi b;
+  std::memcpy(&b, &a, sizeof b);
+  const vi mask = vi{} + static_cast<int32_t>(0xFFFFF000u);
+  b = b & mask;
+  vf r;
+  std::memcpy(&r, &b, sizeof r);
+  return r;
+}
+// Lane-wise m ? a : b by bit operations (m all ones or zero). GCC lowers some `?:` selects of these 16-lane vectors on
+// AVX2 to a compare-and-branch per lane, which costs mispredictions on random data; this form stays branch-free.
+static inline vf vblend(vi m, vf a, vf b) {
+  vi ia, ib;
+  std::memcpy(&ia, &a, sizeof ia);
+  std::memcpy(&ib, &b, sizeof ib);
+  vi r = (ia & m) | (ib & ~m);
+  vf out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+}
+// Lane masks from sign bits (all ones where negative): no vector comparison, which GCC may lower to a compare and
+// branch per lane here.
+static inline vi vsignmask(vf v) {
+  vi b;
+  std::memcpy(&b, &v, sizeof b);
+  return b >> 31;
+}
+// Returns 1 + erf(x / sqrt 2); stores exp(-x^2 / 2) in gauss. A NaN x gives some finite value here: the callers
+// multiply by x, so NaN still comes out.
+static inline vf vgelu_cdf2(vf x, vf& gauss) {
+  const vi neg = vsignmask(x);
+  vf ax;
+  for (int l = 0; l < VL; l++) ax[l] = std::fmin(std::fabs(x[l]), 17.0f);  // vandps + vminps
+  vf xh = vcut12(ax);
+  vf e = 0.5f * ((xh - ax) * (xh + ax));  // |e| < 0.15
+  vf el = 1.0f + e * (1.0f + e * (0.5f + e * (1.0f / 6 + e * (1.0f / 24 + e * (1.0f / 120)))));
+  gauss = vexp(-0.5f * (xh * xh)) * el;
+  vf a = ax * 0.7071067811865476f;
+  vf t = 2.0f / (a + 2.0f);
+  vf ec = (t * gauss) * vpoly_erfc_r(t);  // erfc(a)
+  vf small = 1.0f + a * vpoly_erf_small(a * a);
+  return vblend(neg, ec, vblend(vsignmask(a - 1.0f), small, 2.0f - ec));
+}
+
 // Scalar versions through the same code (for loop tails), so every element gets the same rounding.
 static inline float sexp(float v) { vf x = vsplat(v); return vexp(x)[0]; }
 static inline float stanh(float v) { vf x = vsplat(v); return vtanh(x)[0]; }

@@ -16,7 +16,7 @@ import { HostOutOfMemoryError, HostView } from '../../lib/backend/host-backend';
 import { makeConfig } from '../../lib/model/config';
 import { initParams, disposeParams } from '../../lib/model/params';
 import { lossFn } from '../../lib/model/gpt';
-import { geluTanh, layerNorm } from '../../lib/model/ops';
+import { geluExact, geluTanh, layerNorm } from '../../lib/model/ops';
 import { assertClose, randomTensor } from '../helpers';
 import { Rng } from '../../lib/util/rng';
 
@@ -78,6 +78,7 @@ test('native kernels on host match the cpu backend (matMul, broadcasts, reductio
     ['slice + concat', () => tf.concat([tf.slice(x, [0, 3, 0], [3, 10, 64]), tf.slice(x, [0, 0, 0], [3, 5, 64])], 1), 1],
     ['gather', () => tf.gather(w, tf.tensor1d([5, 0, 63, 5], 'int32')), 1],
     ['gelu', () => geluTanh(x), 1],
+    ['gelu exact', () => geluExact(x), 1],
     ['layerNorm', () => layerNorm(x, tf.add(g, 1), g, 1e-5), 1],
   ];
   for (const [name, f, scale] of cases) {
