@@ -16,6 +16,7 @@ import { describeDataset, openDataset } from '../../lib/data/dataset';
 import { runHookedWithCache } from '../../lib/model/hooked-model';
 import { actName } from '../../lib/model/hooks';
 import { SinkAccumulator, hookedSinkPatternSource } from '../../lib/metrics/sink-measure';
+import { openRankModel } from '../../lib/metrics/rank-model';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'families');
 let tmp: string;
@@ -110,5 +111,11 @@ test('streamed models take the layer-major pass: rank and sink tables equal the 
     assert.deepEqual(out[1].sinks.heads, out[0].sinks.heads);
   } finally {
     val.close();
+  }
+});
+
+test('rank --model: --activation is for GPT-2 checkpoints; a Llama or NeoX folder names its own and the flag is refused', () => {
+  for (const name of ['llama_gqa_llama3', 'neox_parallel']) {
+    assert.throws(() => openRankModel(path.join(FIX, name), { allowNonFinite: false, activation: 'gelu' }), /--activation is for GPT-2 models/);
   }
 });
