@@ -4,6 +4,7 @@ import { initBackend, formatBackendReport } from '../backend';
 import { installKernel } from '../notebook/kernel';
 import { runNotebooks, resolveNotebooks, stripNotebookOutputs } from '../notebook/runner';
 import { SCALES, Scale, currentScale } from '../scale';
+import { currentRegime, parseRegime } from '../experiments/regimes';
 import { parseArgs, ArgSpec } from './args';
 import { prepareCommand } from '../data/cli';
 import { evalCommand } from '../eval/cli';
@@ -16,8 +17,8 @@ const HELP = `inheritune-lab: reproduce "When Attention Collapses" (Inheritune) 
 Usage: npm run cli -- <command> [options]
 
 Commands:
-  notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
-                         execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/
+  notebooks [names...] [--scale tiny|lab|paper] [--regime owt-mini|synth|custom:NAME] [--out DIR] [--cell-timeout S]
+                         execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/<regime>/
   prepare <source|owt-mini|edu-mini> [options]
                          tokenize a corpus into data/<name>/ (train.bin, val.bin, meta.json); --help for options
   train [options]        train a GPT with checkpoints, resume and CSV logs (--preset, --data, --out, --steps, --resume, ...);
@@ -33,14 +34,16 @@ Commands:
   strip-notebooks        remove outputs from notebooks/*.ipynb before committing
   help                   this text
 
-Environment: INHERITUNE_SCALE (default lab), INHERITUNE_BACKEND (node-gpu|node|wasm|cpu), INHERITUNE_DATA.`;
+Environment: INHERITUNE_SCALE (default lab), INHERITUNE_REGIME (default owt-mini), INHERITUNE_BACKEND (node-gpu|node|wasm|cpu), INHERITUNE_DATA.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
 // Usage of the commands that have no --help of their own (prepare, train, eval and rank print theirs).
 const USAGE: Record<string, string> = {
-  notebooks: `usage: notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
-  execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/`,
+  notebooks: `usage: notebooks [names...] [--scale tiny|lab|paper] [--regime owt-mini|synth|custom:NAME] [--out DIR] [--cell-timeout S]
+  execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/<regime>/
+  --regime (or INHERITUNE_REGIME; default owt-mini): natural text, the synthetic regime in which a layer goes lazy
+  (recipe: LAB_REGIMES in lib/experiments/regimes.ts), or your dataset data/NAME; several: --regime owt-mini,synth`,
   backend: `usage: backend [--backend NAME]
   print which TensorFlow.js backend runs here (node-gpu | node | wasm | cpu) and why`,
   kernel: `usage: kernel install
@@ -53,15 +56,24 @@ const scaleSpec: ArgSpec = { scale: { type: 'string', choices: [...SCALES] } };
 
 const COMMANDS: Record<string, Command> = {
   async notebooks(argv) {
-    const a = parseArgs(argv, { ...scaleSpec, out: { type: 'string' }, 'cell-timeout': { type: 'number' } });
+    const a = parseArgs(argv, { ...scaleSpec, regime: { type: 'string' }, out: { type: 'string' }, 'cell-timeout': { type: 'number' } });
     const scale = (a.options.scale as Scale | undefined) ?? currentScale();
-    const res = await runNotebooks({
-      notebooks: a.positionals,
-      scale,
-      outDir: a.options.out as string | undefined,
-      cellTimeout: a.options['cell-timeout'] as number | undefined,
-    });
-    return res.exitCode;
+    const regimes = notebookRegimes(a.options.regime as string | undefined);
+    if (a.options.out !== undefined && regimes.length > 1) throw new Error('--out takes one regime; run each regime with its own --out');
+    for (const regime of regimes) {
+      console.log(`[notebooks] scale ${scale}, regime ${regime}`);
+      const t0 = Date.now();
+      const res = await runNotebooks({
+        notebooks: a.positionals,
+        scale,
+        regime,
+        outDir: a.options.out as string | undefined,
+        cellTimeout: a.options['cell-timeout'] as number | undefined,
+      });
+      console.log(`[notebooks] regime ${regime}: ${res.ok ? 'done' : 'FAILED'} in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+      if (!res.ok) return res.exitCode;
+    }
+    return 0;
   },
   prepare: (argv) => prepareCommand(argv),
   eval: (argv) => evalCommand(argv),
@@ -89,6 +101,14 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
 };
+
+/** The regimes of `notebooks --regime a,b` (each checked; an unknown one names the valid ones), else INHERITUNE_REGIME. */
+export function notebookRegimes(flag: string | undefined, env: Record<string, string | undefined> = process.env) {
+  if (flag === undefined) return [currentRegime(env)];
+  const list = flag.split(',').map((r) => r.trim()).filter((r) => r.length > 0);
+  if (!list.length) throw new Error('--regime needs a value: owt-mini, synth or custom:NAME (comma-separated for several)');
+  return [...new Set(list.map((r) => parseRegime(r, '--regime')))];
+}
 
 /** Registers a command from another module (data preparation, training, evaluation). */
 export function registerCommand(name: string, fn: Command): void {
