@@ -2,7 +2,7 @@
 // inheritune-lab command line: `npm run cli -- <command> [options]`. Run without arguments for help.
 import { initBackend, formatBackendReport } from '../backend';
 import { installKernel } from '../notebook/kernel';
-import { runNotebooks, resolveNotebooks, stripNotebookOutputs } from '../notebook/runner';
+import { runNotebooks, resolveNotebooks, stripNotebookOutputs, isRegimeNotebook } from '../notebook/runner';
 import { SCALES, Scale, currentScale } from '../scale';
 import { currentRegime, parseRegime } from '../experiments/regimes';
 import { parseArgs, ArgSpec } from './args';
@@ -60,11 +60,14 @@ const COMMANDS: Record<string, Command> = {
     const scale = (a.options.scale as Scale | undefined) ?? currentScale();
     const regimes = notebookRegimes(a.options.regime as string | undefined);
     if (a.options.out !== undefined && regimes.length > 1) throw new Error('--out takes one regime; run each regime with its own --out');
-    for (const regime of regimes) {
+    for (const [i, regime] of regimes.entries()) {
+      // 00, 01 and 07 do not depend on the regime: with several regimes they run with the first one only.
+      const names = i === 0 || a.positionals.length === 0 ? a.positionals : resolveNotebooks(a.positionals).filter(isRegimeNotebook);
+      if (i > 0 && a.positionals.length > 0 && names.length === 0) continue;
       console.log(`[notebooks] scale ${scale}, regime ${regime}`);
       const t0 = Date.now();
       const res = await runNotebooks({
-        notebooks: a.positionals,
+        notebooks: names,
         scale,
         regime,
         outDir: a.options.out as string | undefined,

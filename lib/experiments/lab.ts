@@ -72,13 +72,13 @@ export interface LabSetup {
 export const LAB_SETUPS: Record<Scale, LabSetup> = {
   tiny: {
     scale: 'tiny', regime: 'owt-mini', dataset: 'owt-mini', reference: 'tiny-8L', blockSize: 32, batchSize: 4, gradAccumSteps: 1,
-    referenceSteps: 60, targetSteps: 20, lr: 3e-3, minLr: 3e-4, warmupIters: 5, evalInterval: 20, evalBatches: 2,
+    referenceSteps: 60, targetSteps: 10, lr: 3e-3, minLr: 3e-4, warmupIters: 5, evalInterval: 20, evalBatches: 2,
     weightDecay: 0.1,
     rankN: 8, rankT: 32, probeInterval: 20, probeN: 4, probeT: 32, seed: 1337, seeds: [5000, 5001],
   },
   lab: {
     scale: 'lab', regime: 'owt-mini', dataset: 'owt-mini', reference: 'lab-12L', blockSize: 128, batchSize: 8, gradAccumSteps: 1,
-    referenceSteps: 600, targetSteps: 200, lr: 1e-3, minLr: 1e-4, warmupIters: 50, evalInterval: 100, evalBatches: 8,
+    referenceSteps: 600, targetSteps: 100, lr: 1e-3, minLr: 1e-4, warmupIters: 50, evalInterval: 100, evalBatches: 8,
     weightDecay: 0.1,
     rankN: 100, rankT: 100, probeInterval: 50, probeN: 16, probeT: 64, seed: 1337, seeds: [5000, 5001, 5002],
   },

@@ -65,7 +65,7 @@ export const LAB_REGIMES: { synth: Record<Scale, RegimeOverrides> } = {
     },
     lab: {
       dataset: 'synth-bc-sparse', datasetRecipe: SPARSE_BACKCOPY, windows: 'bos',
-      referenceShape: SYNTH_SHAPE, blockSize: 128, batchSize: 8, referenceSteps: 3000, targetSteps: 400,
+      referenceShape: SYNTH_SHAPE, blockSize: 128, batchSize: 8, referenceSteps: 3000, targetSteps: 300,
       lr: 3e-3, minLr: 3e-4, warmupIters: 30, weightDecay: 0.1, evalInterval: 100, evalBatches: 8,
       rankN: 100, rankT: 100, probeInterval: 250, probeN: 16, probeT: 100, seeds: [5000, 5001, 5002],
     },
