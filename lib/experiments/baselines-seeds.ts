@@ -75,10 +75,10 @@ export function baselinesSeedVerdict(ms: readonly MethodSummary[], o: { minEffec
     const best = warm.reduce((a, b) => (b.valLoss.mean < a.valLoss.mean ? b : a));
     warmVsOurs = cmp(best, ours);
     lines.push(warmVsOurs.outcome === 'higher'
-      ? `Inheritune beats every warm-start baseline beyond the spread; the best of them, ${best.label}, is ${formatDifference(warmVsOurs)} (paper Table 2: Inheritune best or tied).`
+      ? `Inheritune beats every warm-start baseline beyond the spread; the best of them, ${best.label}, minus Inheritune: ${formatDifference(warmVsOurs)} (paper Table 2: Inheritune best or tied).`
       : warmVsOurs.outcome === 'tied'
-        ? `Inheritune ties the best warm-start baseline, ${best.label} (${formatDifference(warmVsOurs)}); the paper has Inheritune best for Medium and Large, tied for XL.`
-        : `Unlike the paper, ${best.label} beats Inheritune beyond the spread (${formatDifference(warmVsOurs)}).`);
+        ? `Inheritune ties the best warm-start baseline, ${best.label} (${best.label} minus Inheritune: ${formatDifference(warmVsOurs)}); the paper has Inheritune best for Medium and Large, tied for XL.`
+        : `Unlike the paper, ${best.label} beats Inheritune beyond the spread (${best.label} minus Inheritune: ${formatDifference(warmVsOurs)}).`);
   }
   const r1 = byKey(ms, 'random');
   const r2 = byKey(ms, 'random-2x');
