@@ -2,8 +2,9 @@
 // inheritune-lab command line: `npm run cli -- <command> [options]`. Run without arguments for help.
 import { initBackend, formatBackendReport } from '../backend';
 import { installKernel } from '../notebook/kernel';
-import { runNotebooks, resolveNotebooks, stripNotebookOutputs } from '../notebook/runner';
+import { runNotebooks, resolveNotebooks, stripNotebookOutputs, isRegimeNotebook } from '../notebook/runner';
 import { SCALES, Scale, currentScale } from '../scale';
+import { currentRegime, parseRegime } from '../experiments/regimes';
 import { parseArgs, ArgSpec } from './args';
 import { prepareCommand } from '../data/cli';
 import { evalCommand } from '../eval/cli';
@@ -17,8 +18,8 @@ const HELP = `inheritune-lab: reproduce "When Attention Collapses" (Inheritune) 
 Usage: npm run cli -- <command> [options]
 
 Commands:
-  notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
-                         execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/,
+  notebooks [names...] [--scale tiny|lab|paper] [--regime owt-mini|synth|custom:NAME] [--out DIR] [--cell-timeout S]
+                         execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/<regime>/,
                          then rebuild results/report.html and report.md
   report [--scale tiny|lab|paper] [--regimes LIST] [--out DIR]
                          rebuild results/report.html and report.md from the notebooks' claim records (runs nothing)
@@ -37,14 +38,16 @@ Commands:
   strip-notebooks        remove outputs from notebooks/*.ipynb before committing
   help                   this text
 
-Environment: INHERITUNE_SCALE (default lab), INHERITUNE_BACKEND (node-gpu|node|wasm|cpu), INHERITUNE_DATA.`;
+Environment: INHERITUNE_SCALE (default lab), INHERITUNE_REGIME (default owt-mini), INHERITUNE_BACKEND (node-gpu|node|wasm|cpu), INHERITUNE_DATA.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
 // Usage of the commands that have no --help of their own (prepare, train, eval and rank print theirs).
 const USAGE: Record<string, string> = {
-  notebooks: `usage: notebooks [names...] [--scale tiny|lab|paper] [--out DIR] [--cell-timeout S]
-  execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/, then rebuild the report`,
+  notebooks: `usage: notebooks [names...] [--scale tiny|lab|paper] [--regime owt-mini|synth|custom:NAME] [--out DIR] [--cell-timeout S]
+  execute notebooks headless; executed copies + HTML go to results/notebooks/<scale>/<regime>/, then rebuild the report
+  --regime (or INHERITUNE_REGIME; default owt-mini): natural text, the synthetic regime in which a layer goes lazy
+  (recipe: LAB_REGIMES in lib/experiments/regimes.ts), or your dataset data/NAME; several: --regime owt-mini,synth`,
   report: `usage: report [--scale tiny|lab|paper] [--regimes owt-mini,synth] [--out DIR]
   rebuild results/report.html and results/report.md from the claim records the notebooks wrote
   (results/<notebook>/<scale>/claims-<regime>.json); runs no notebook. --regimes fixes the columns
@@ -59,21 +62,40 @@ const USAGE: Record<string, string> = {
 
 const scaleSpec: ArgSpec = { scale: { type: 'string', choices: [...SCALES] } };
 
+// The report is rebuilt from every notebook's record, also those not run now (and after a failure: the failed
+// notebook keeps its previous record, flagged by its time, or shows "not run").
+function rebuildReport(scale: Scale): void {
+  const rep = buildReport({ scale });
+  console.log(`[report] ${rep.html} (+ .md): ${rep.figures} figures, regimes ${rep.model.regimes.join(', ')}`);
+}
+
 const COMMANDS: Record<string, Command> = {
   async notebooks(argv) {
-    const a = parseArgs(argv, { ...scaleSpec, out: { type: 'string' }, 'cell-timeout': { type: 'number' } });
+    const a = parseArgs(argv, { ...scaleSpec, regime: { type: 'string' }, out: { type: 'string' }, 'cell-timeout': { type: 'number' } });
     const scale = (a.options.scale as Scale | undefined) ?? currentScale();
-    const res = await runNotebooks({
-      notebooks: a.positionals,
-      scale,
-      outDir: a.options.out as string | undefined,
-      cellTimeout: a.options['cell-timeout'] as number | undefined,
-    });
-    // The report is rebuilt from every notebook's record, also those not run now (and after a failure: the failed
-    // notebook keeps its previous record, flagged by its time, or shows "not run").
-    const rep = buildReport({ scale });
-    console.log(`[report] ${rep.html} (+ .md): ${rep.figures} figures, regimes ${rep.model.regimes.join(', ')}`);
-    return res.exitCode;
+    const regimes = notebookRegimes(a.options.regime as string | undefined);
+    if (a.options.out !== undefined && regimes.length > 1) throw new Error('--out takes one regime; run each regime with its own --out');
+    for (const [i, regime] of regimes.entries()) {
+      // 00, 01 and 07 do not depend on the regime: with several regimes they run with the first one only.
+      const names = i === 0 || a.positionals.length === 0 ? a.positionals : resolveNotebooks(a.positionals).filter(isRegimeNotebook);
+      if (i > 0 && a.positionals.length > 0 && names.length === 0) continue;
+      console.log(`[notebooks] scale ${scale}, regime ${regime}`);
+      const t0 = Date.now();
+      const res = await runNotebooks({
+        notebooks: names,
+        scale,
+        regime,
+        outDir: a.options.out as string | undefined,
+        cellTimeout: a.options['cell-timeout'] as number | undefined,
+      });
+      console.log(`[notebooks] regime ${regime}: ${res.ok ? 'done' : 'FAILED'} in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+      if (!res.ok) {
+        rebuildReport(scale);
+        return res.exitCode;
+      }
+    }
+    rebuildReport(scale);
+    return 0;
   },
   async report(argv) {
     const a = parseArgs(argv, { ...scaleSpec, regimes: { type: 'string' }, out: { type: 'string' } });
@@ -111,6 +133,14 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
 };
+
+/** The regimes of `notebooks --regime a,b` (each checked; an unknown one names the valid ones), else INHERITUNE_REGIME. */
+export function notebookRegimes(flag: string | undefined, env: Record<string, string | undefined> = process.env) {
+  if (flag === undefined) return [currentRegime(env)];
+  const list = flag.split(',').map((r) => r.trim()).filter((r) => r.length > 0);
+  if (!list.length) throw new Error('--regime needs a value: owt-mini, synth or custom:NAME (comma-separated for several)');
+  return [...new Set(list.map((r) => parseRegime(r, '--regime')))];
+}
 
 /** Registers a command from another module (data preparation, training, evaluation). */
 export function registerCommand(name: string, fn: Command): void {

@@ -3,8 +3,9 @@
 //
 // A method is a list of training stages (stacking has two: the small model, then the stacked one); every stage is one
 // run of the shared recipe (lab.ts trainLabModel), so a run trained by another notebook under the same name is
-// reused: 'inheritune-<l>L-r<round>' and 'random-<l>L' of notebook 04 (and 03). Every fresh tensor uses seed 5000,
-// as the authors' runs and notebook 04 do. The reference's own training cost is not counted in any method (the
+// reused: 'inheritune-<l>L-r<round>' and 'random-<l>L' of notebook 04 (and 03). A plan is made for one seed (default
+// 5000, the authors'): every fresh tensor and the data order come from it and every run name ends in -s<seed>;
+// notebook 05 runs its plan once per seed of the setup (baselines-seeds.ts summarizes over seeds). The reference's own training cost is not counted in any method (the
 // paper does not count it either); the methods that need the trained reference say so.
 import { GPTConfig, makeConfig } from '../model/config';
 import { Params, disposeParams, numParams } from '../model/params';
@@ -12,9 +13,9 @@ import { History } from '../train/history';
 import { DistillOptions } from '../train/distill';
 import { BuiltModel } from '../inheritune/surgery';
 import { CopyItem, DEFAULT_COPY, inheritModel } from '../inheritune/inherit';
-import { distilbertLayers, distillInit, halfWidth, hybridStacking, randomInit, stackBlocks, stackOrder } from '../inheritune/baselines';
+import { distilbertLayers, distillInit, embeddingOnly, halfWidth, hybridStacking, randomInit, stackBlocks, stackOrder } from '../inheritune/baselines';
 import { inherituneRunName, randomRunName } from './inheritune-run';
-import { LabData, LabSetup, trainLabModel } from './lab';
+import { LabData, LabSetup, seedRunName, trainLabModel } from './lab';
 
 /** The init seed of every fresh tensor (the authors' runs and notebook 04 use 5000). */
 export const INIT_SEED = 5000;
@@ -58,7 +59,7 @@ export const PAPER_KD = {
 // ---- methods ----------------------------------------------------------------------------------------------------
 
 export type MethodKey =
-  | 'inheritune' | 'random' | 'random-2x' | 'stacking' | 'hybrid-stacking' | 'half-width'
+  | 'inheritune' | 'random' | 'random-2x' | 'stacking' | 'hybrid-stacking' | 'half-width' | 'embedding-only'
   | 'attn+ln' | 'mlp+ln' | 'attn+mlp' | 'kd-vanilla' | 'kd-teacher-init';
 
 export interface ModelRef {
@@ -87,6 +88,8 @@ export interface MethodSpec {
   stages: Stage[];
   /** Needs the trained reference (whose training cost no method counts). */
   usesReference: boolean;
+  /** Init and data-order seed of every stage (run names end in -s<seed>). */
+  seed: number;
 }
 
 /** The run name of Inheritune at `layers` blocks: notebook 04's restart round that trains exactly this model. */
@@ -95,15 +98,24 @@ export function inherituneRunFor(refLayers: number, layers: number): string {
   return d >= 0 && d % 2 === 0 ? inherituneRunName(layers, d / 2 + 1) : `inheritune-${layers}L`;
 }
 
-const inheritSpec = (L: number, k: number, steps: number, C: number): MethodSpec => ({
-  key: 'inheritune', label: `Inheritune ${k}L`, layers: k, nEmbd: C, usesReference: true,
+const sd = seedRunName;
+
+const inheritSpec = (L: number, k: number, steps: number, C: number, seed: number): MethodSpec => ({
+  key: 'inheritune', label: `Inheritune ${k}L`, layers: k, nEmbd: C, usesReference: true, seed,
   init: `wte + reference blocks 1-${k} (whole blocks); wpe, ln_f fresh`,
-  stages: [{ run: inherituneRunFor(L, k), steps, build: (ref) => inheritModel(ref.params, ref.config, { layers: k, seed: INIT_SEED, copy: DEFAULT_COPY }) }],
+  stages: [{ run: sd(inherituneRunFor(L, k), seed), steps, build: (ref) => inheritModel(ref.params, ref.config, { layers: k, seed, copy: DEFAULT_COPY }) }],
 });
 
-const randomSpec = (k: number, steps: number, C: number): MethodSpec => ({
-  key: 'random', label: `random init ${k}L`, layers: k, nEmbd: C, usesReference: false, init: 'random (nanoGPT init)',
-  stages: [{ run: randomRunName(k), steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: k }), INIT_SEED) }],
+const randomSpec = (k: number, steps: number, C: number, seed: number): MethodSpec => ({
+  key: 'random', label: `random init ${k}L`, layers: k, nEmbd: C, usesReference: false, init: 'random (nanoGPT init)', seed,
+  stages: [{ run: sd(randomRunName(k), seed), steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: k }), seed) }],
+});
+
+/** The control: the reference's wte (tied head) and fresh blocks; the same run as notebook 03's part B control. */
+const embeddingSpec = (k: number, steps: number, C: number, seed: number): MethodSpec => ({
+  key: 'embedding-only', label: `embedding only ${k}L`, layers: k, nEmbd: C, usesReference: true, seed,
+  init: 'wte (tied head) of the reference, every block fresh',
+  stages: [{ run: sd(`embedding-only-${k}L`, seed), steps, build: (ref) => embeddingOnly(ref.params, ref.config, { nLayer: k, seed }) }],
 });
 
 /**
@@ -111,36 +123,37 @@ const randomSpec = (k: number, steps: number, C: number): MethodSpec => ({
  * stacking (q = floor(k/2) layers from scratch, duplicated to k, retrained), hybrid stacking (reference blocks
  * 1..q duplicated to k) and half-width (all L layers, half the width and heads, leading slices of the reference).
  */
-export function baselinePlan(refConfig: GPTConfig, steps: number): MethodSpec[] {
+export function baselinePlan(refConfig: GPTConfig, steps: number, seed = INIT_SEED): MethodSpec[] {
   const L = refConfig.nLayer;
   const k = Math.floor(L / 2);
   const q = Math.floor(k / 2);
   const C = refConfig.nEmbd;
   if (q < 1) throw new Error(`the baselines need a reference of at least 4 layers (stacking trains L/4 layers first), got ${L}`);
   return [
-    inheritSpec(L, k, steps, C),
-    randomSpec(k, steps, C),
+    inheritSpec(L, k, steps, C, seed),
+    randomSpec(k, steps, C, seed),
+    embeddingSpec(k, steps, C, seed),
     {
-      key: 'random-2x', label: `random init ${k}L, 2x steps`, layers: k, nEmbd: C, usesReference: false, init: 'random, trained twice as long',
-      stages: [{ run: `${randomRunName(k)}-2x`, steps: 2 * steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: k }), INIT_SEED) }],
+      key: 'random-2x', label: `random init ${k}L, 2x steps`, layers: k, nEmbd: C, usesReference: false, init: 'random, trained twice as long', seed,
+      stages: [{ run: sd(`${randomRunName(k)}-2x`, seed), steps: 2 * steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: k }), seed) }],
     },
     {
-      key: 'stacking', label: `stacking ${q}L → ${k}L`, layers: k, nEmbd: C, usesReference: false,
+      key: 'stacking', label: `stacking ${q}L → ${k}L`, layers: k, nEmbd: C, usesReference: false, seed,
       init: `${q}L trained from scratch, blocks [${stackOrder(q, k).map((i) => i + 1).join(', ')}] of it, retrained`,
       stages: [
-        { run: `stacking-${q}L`, steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: q }), INIT_SEED) },
-        { run: `stacking-${q}to${k}L`, steps, build: (_ref, prev) => stackBlocks(must(prev).params, must(prev).config, { order: stackOrder(q, k), seed: INIT_SEED }) },
+        { run: sd(`stacking-${q}L`, seed), steps, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: q }), seed) },
+        { run: sd(`stacking-${q}to${k}L`, seed), steps, build: (_ref, prev) => stackBlocks(must(prev).params, must(prev).config, { order: stackOrder(q, k), seed }) },
       ],
     },
     {
-      key: 'hybrid-stacking', label: `hybrid stacking ${k}L`, layers: k, nEmbd: C, usesReference: true,
+      key: 'hybrid-stacking', label: `hybrid stacking ${k}L`, layers: k, nEmbd: C, usesReference: true, seed,
       init: `wte + reference blocks [${stackOrder(q, k).map((i) => i + 1).join(', ')}]`,
-      stages: [{ run: `hybrid-stacking-${k}L`, steps, build: (ref) => hybridStacking(ref.params, ref.config, { seed: INIT_SEED, smallLayers: q, targetLayers: k }) }],
+      stages: [{ run: sd(`hybrid-stacking-${k}L`, seed), steps, build: (ref) => hybridStacking(ref.params, ref.config, { seed, smallLayers: q, targetLayers: k }) }],
     },
     {
-      key: 'half-width', label: `half-width ${L}L`, layers: L, nEmbd: C / 2, usesReference: true,
+      key: 'half-width', label: `half-width ${L}L`, layers: L, nEmbd: C / 2, usesReference: true, seed,
       init: `every tensor of the reference, leading half of each width (n_embd ${C} → ${C / 2})`,
-      stages: [{ run: `half-width-${L}L`, steps, build: (ref) => halfWidth(ref.params, ref.config, { seed: INIT_SEED }) }],
+      stages: [{ run: sd(`half-width-${L}L`, seed), steps, build: (ref) => halfWidth(ref.params, ref.config, { seed }) }],
     },
   ];
 }
@@ -156,15 +169,15 @@ export function ablationLayers(refLayers: number): number {
 }
 
 /** Notebook 06, Table 3: the first m reference blocks with copy 'attn+ln', 'mlp+ln', 'attn+mlp' vs the whole block. */
-export function ablationPlan(refConfig: GPTConfig, steps: number, m = ablationLayers(refConfig.nLayer)): MethodSpec[] {
+export function ablationPlan(refConfig: GPTConfig, steps: number, m = ablationLayers(refConfig.nLayer), seed = INIT_SEED): MethodSpec[] {
   const L = refConfig.nLayer;
   const C = refConfig.nEmbd;
   const part = (key: 'attn+ln' | 'mlp+ln' | 'attn+mlp', run: string): MethodSpec => ({
-    key, label: `${PAPER_TABLE3[key].label}, ${m}L`, layers: m, nEmbd: C, usesReference: true,
+    key, label: `${PAPER_TABLE3[key].label}, ${m}L`, layers: m, nEmbd: C, usesReference: true, seed,
     init: `wte + ${key} of reference blocks 1-${m}; the rest fresh`,
-    stages: [{ run: `ablation-${run}-${m}L`, steps, build: (ref) => inheritModel(ref.params, ref.config, { layers: m, seed: INIT_SEED, copy: ['wte', key] as CopyItem[] }) }],
+    stages: [{ run: sd(`ablation-${run}-${m}L`, seed), steps, build: (ref) => inheritModel(ref.params, ref.config, { layers: m, seed, copy: ['wte', key] as CopyItem[] }) }],
   });
-  return [inheritSpec(L, m, steps, C), part('attn+mlp', 'attn-mlp'), part('attn+ln', 'attn-ln'), part('mlp+ln', 'mlp-ln')];
+  return [inheritSpec(L, m, steps, C, seed), part('attn+mlp', 'attn-mlp'), part('attn+ln', 'attn-ln'), part('mlp+ln', 'mlp-ln')];
 }
 
 /**
@@ -180,21 +193,21 @@ export function studentLayers(L: number, m: number): number[] {
 }
 
 /** Notebook 06, Fig. 17: vanilla KD, KD with the DistilBERT-style init, vanilla training, Inheritune; m layers each. */
-export function distillPlan(refConfig: GPTConfig, steps: number, m = ablationLayers(refConfig.nLayer)): MethodSpec[] {
+export function distillPlan(refConfig: GPTConfig, steps: number, m = ablationLayers(refConfig.nLayer), seed = INIT_SEED): MethodSpec[] {
   const L = refConfig.nLayer;
   const C = refConfig.nEmbd;
   const layers = studentLayers(L, m);
   return [
-    inheritSpec(L, m, steps, C),
-    randomSpec(m, steps, C),
+    inheritSpec(L, m, steps, C, seed),
+    randomSpec(m, steps, C, seed),
     {
-      key: 'kd-vanilla', label: `vanilla KD ${m}L`, layers: m, nEmbd: C, usesReference: true, init: 'random; KD loss from the reference',
-      stages: [{ run: `kd-vanilla-${m}L`, steps, distill: true, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: m }), INIT_SEED) }],
+      key: 'kd-vanilla', label: `vanilla KD ${m}L`, layers: m, nEmbd: C, usesReference: true, init: 'random; KD loss from the reference', seed,
+      stages: [{ run: sd(`kd-vanilla-${m}L`, seed), steps, distill: true, build: (ref) => randomInit(makeConfig(ref.config, { nLayer: m }), seed) }],
     },
     {
-      key: 'kd-teacher-init', label: `KD + teacher init ${m}L`, layers: m, nEmbd: C, usesReference: true,
+      key: 'kd-teacher-init', label: `KD + teacher init ${m}L`, layers: m, nEmbd: C, usesReference: true, seed,
       init: `wte + reference blocks [${layers.map((i) => i + 1).join(', ')}]; KD loss from the reference`,
-      stages: [{ run: `kd-teacher-init-${m}L`, steps, distill: true, build: (ref) => distillInit(ref.params, ref.config, { seed: INIT_SEED, layers }) }],
+      stages: [{ run: sd(`kd-teacher-init-${m}L`, seed), steps, distill: true, build: (ref) => distillInit(ref.params, ref.config, { seed, layers }) }],
     },
   ];
 }
@@ -209,13 +222,13 @@ export interface StageOutcome {
   tokensPerStep: number;
 }
 
-/** Trains a stage's model in place (the caller keeps owning the params). */
-export type StageTrainFn = (run: string, params: Params, config: Readonly<GPTConfig>, steps: number, distill?: DistillOptions) => Promise<StageOutcome>;
+/** Trains a stage's model in place (the caller keeps owning the params); `seed` orders the data. */
+export type StageTrainFn = (run: string, params: Params, config: Readonly<GPTConfig>, steps: number, distill: DistillOptions | undefined, seed: number) => Promise<StageOutcome>;
 
 /** The lab's trainer: trainLabModel (reuses finished runs by name). */
 export function labStageTrainer(s: LabSetup, data: LabData): StageTrainFn {
-  return async (run, params, config, steps, distill) => {
-    const r = await trainLabModel(s, data, run, params, config, steps, { distill });
+  return async (run, params, config, steps, distill, seed) => {
+    const r = await trainLabModel(s, data, run, params, config, steps, { distill, seed });
     return { valLoss: r.valLoss, history: r.result.history, steps: r.result.steps, tokensPerStep: r.result.runConfig.tokensPerStep };
   };
 }
@@ -234,6 +247,7 @@ export interface StageResult {
 
 export interface MethodResult {
   key: MethodKey;
+  seed: number;
   label: string;
   layers: number;
   nEmbd: number;
@@ -270,7 +284,7 @@ export async function runMethod(spec: MethodSpec, ref: ModelRef, trainFn: StageT
       const distill: DistillOptions | undefined = stage.distill
         ? { teacher: ref.params, teacherConfig: ref.config, alpha: PAPER_KD.alpha, temperature: PAPER_KD.temperature }
         : undefined;
-      const r = await trainFn(stage.run, built.params, built.config, stage.steps, distill);
+      const r = await trainFn(stage.run, built.params, built.config, stage.steps, distill, spec.seed);
       if (!Number.isFinite(r.valLoss)) throw new Error(`run ${stage.run} ended with validation loss ${r.valLoss}`);
       const n = numParams(built.params);
       const tokens = r.steps * r.tokensPerStep;
@@ -286,7 +300,7 @@ export async function runMethod(spec: MethodSpec, ref: ModelRef, trainFn: StageT
   }
   const last = stages[stages.length - 1];
   return {
-    key: spec.key, label: spec.label, layers: spec.layers, nEmbd: spec.nEmbd, init: spec.init, usesReference: spec.usesReference,
+    key: spec.key, seed: spec.seed, label: spec.label, layers: spec.layers, nEmbd: spec.nEmbd, init: spec.init, usesReference: spec.usesReference,
     params: last.params, nonEmbeddingParams: nonEmb, stages,
     steps: stages.reduce((a, s) => a + s.steps, 0), tokens: stages.reduce((a, s) => a + s.tokens, 0), flops,
     valLossAtInit: last.valLossAtInit, valLoss: last.valLoss, notes: [...new Set(stages.flatMap((s) => s.notes))],

@@ -21,7 +21,7 @@ import { findTaskFiles, loadTaskData } from '../eval/data';
 import { EvalResults, evaluate } from '../eval/runner';
 import { ModelScorer, ScorerStats } from '../eval/score';
 import { RequestCache, modelFingerprint } from '../eval/cache';
-import { LabData, LabSetup, TrainedModel, ensureReference, referenceConfig, runDir, trainLabModel } from './lab';
+import { LabData, LabSetup, TrainedModel, ensureReference, referenceConfig, runDir, seedRunName, trainLabModel } from './lab';
 import { inherituneRunName, randomRunName, trainRandomBaseline } from './inheritune-run';
 
 export const FIXTURE_LABEL = 'FORMAT FIXTURES — a pipeline check, not benchmark results';
@@ -58,8 +58,8 @@ export function downstreamSettings(scale: Scale = currentScale(), env: Record<st
   return s;
 }
 
-/** The seed of every fresh init, as notebook 04 (runInheritune, trainRandomBaseline) and the authors' runs. */
-export const DOWNSTREAM_INIT_SEED = 5000;
+/** The seed of every fresh init and the data order: the setup's first seed, as notebook 04's first seed run. */
+export const downstreamSeed = (s: LabSetup): number => s.seeds[0];
 
 export type ModelRole = 'reference' | 'inheritune' | 'random';
 
@@ -78,8 +78,8 @@ export function downstreamRuns(s: LabSetup): DownstreamRun[] {
   const k = Math.floor(L / 2);
   return [
     { role: 'reference', run: 'reference', label: `reference ${L}L`, layers: L, steps: s.referenceSteps },
-    { role: 'inheritune', run: inherituneRunName(k, 1), label: `Inheritune ${k}L (round 1)`, layers: k, steps: s.targetSteps },
-    { role: 'random', run: randomRunName(k), label: `random init ${k}L`, layers: k, steps: s.targetSteps },
+    { role: 'inheritune', run: seedRunName(inherituneRunName(k, 1), downstreamSeed(s)), label: `Inheritune ${k}L (round 1)`, layers: k, steps: s.targetSteps },
+    { role: 'random', run: seedRunName(randomRunName(k), downstreamSeed(s)), label: `random init ${k}L`, layers: k, steps: s.targetSteps },
   ];
 }
 
@@ -133,12 +133,12 @@ export async function ensureDownstreamModels(s: LabSetup, data: LabData, log: (l
       log(`${r.label}: no finished run in ${path.relative(repoRoot(), dir)}; training it for ${r.steps} steps`);
       let trained: TrainedModel;
       if (r.role === 'reference') trained = await ensureReference(s, data);
-      else if (r.role === 'random') trained = await trainRandomBaseline(s, data, out[0].config, r.layers, r.steps);
+      else if (r.role === 'random') trained = await trainRandomBaseline(s, data, out[0].config, r.layers, r.steps, downstreamSeed(s));
       else {
         // Notebook 04's round 1: wte (tied head) + the first L/2 reference blocks, the rest fresh.
-        const built = inheritModel(out[0].params, out[0].config, { layers: r.layers, seed: DOWNSTREAM_INIT_SEED });
+        const built = inheritModel(out[0].params, out[0].config, { layers: r.layers, seed: downstreamSeed(s) });
         try {
-          trained = await trainLabModel(s, data, r.run, built.params, built.config, r.steps);
+          trained = await trainLabModel(s, data, r.run, built.params, built.config, r.steps, { seed: downstreamSeed(s) });
         } catch (e) {
           disposeParams(built.params);
           throw e;

@@ -1,11 +1,11 @@
 // Notebook 04: the paper's main experiment (Algorithm 1; Table 5, Fig. 5, 8, 20) at the scale's size:
 // inherit the first L/2 blocks of the trained reference, train, grow by 2 blocks per round until the validation
-// loss matches the reference's; beside it a same-size model trained from random init.
+// loss matches the reference's; beside it a same-size model trained from random init. Every seed of the setup runs
+// Algorithm 1 on its own (init and data order from the seed; runs '<name>-s<seed>'); inheritune-seeds.ts summarizes.
 import { GPTConfig, makeConfig } from '../model/config';
 import { Params, initParams, disposeParams } from '../model/params';
-import { History } from '../train/history';
 import { inherituneRun, InherituneResult, RoundRecord } from '../inheritune/grow';
-import { LabData, LabSetup, TrainedModel, trainLabModel } from './lab';
+import { LabData, LabSetup, TrainedModel, seedRunName, trainLabModel } from './lab';
 import type { Figure } from '../viz/plotly';
 import type { LayerRow } from '../metrics/attention-rank';
 
@@ -29,82 +29,38 @@ export function randomRunName(layers: number): string {
   return `random-${layers}L`;
 }
 
-/** Algorithm 1 with the authors' choices: restart from the reference each round, copy wte (tied head) + blocks. */
+/**
+ * Algorithm 1 with the authors' choices: restart from the reference each round, copy wte (tied head) + blocks.
+ * `seed` (default the setup's first) seeds the fresh tensors and the data order; runs are '<name>-s<seed>'.
+ */
 export async function runInheritune(
-  s: LabSetup, data: LabData, ref: TrainedModel, o: { maxRounds?: number; onRound?: (r: RoundRecord) => void } = {},
+  s: LabSetup, data: LabData, ref: TrainedModel, o: { seed?: number; maxRounds?: number; onRound?: (r: RoundRecord) => void } = {},
 ): Promise<InherituneResult> {
+  const seed = o.seed ?? s.seeds[0];
   return inherituneRun({
     reference: ref.params, refConfig: ref.config, refValLoss: ref.valLoss, growBy: 2, maxRounds: o.maxRounds,
-    seed: 5000, mode: 'restart', onRound: o.onRound,
+    seed, mode: 'restart', onRound: o.onRound,
     trainFn: async (params: Params, cfg: Readonly<GPTConfig>, round) => {
-      const run = await trainLabModel(s, data, inherituneRunName(cfg.nLayer, round.round), params, cfg, s.targetSteps);
+      const run = await trainLabModel(s, data, seedRunName(inherituneRunName(cfg.nLayer, round.round), seed), params, cfg, s.targetSteps, { seed });
       const atInit = run.result.history.evals.find((e) => e.step === 0)?.valLoss;
       return { valLoss: run.valLoss, steps: run.result.steps, history: run.result.history, valLossAtInit: atInit };
     },
   });
 }
 
-/** The same-size model from random init with the same recipe (Baseline-I). The caller owns the params. */
-export async function trainRandomBaseline(s: LabSetup, data: LabData, refConfig: GPTConfig, layers: number, steps = s.targetSteps): Promise<TrainedModel> {
+/** The same-size model from random init with the same recipe (Baseline-I), at one seed. The caller owns the params. */
+export async function trainRandomBaseline(
+  s: LabSetup, data: LabData, refConfig: GPTConfig, layers: number, steps = s.targetSteps, seed = s.seeds[0],
+): Promise<TrainedModel> {
   const config = makeConfig(refConfig, { nLayer: layers });
-  const params = initParams(config, { seed: 5000 });
+  const params = initParams(config, { seed });
   try {
-    return await trainLabModel(s, data, steps === s.targetSteps ? randomRunName(layers) : `${randomRunName(layers)}-${steps}steps`, params, config, steps);
+    const name = steps === s.targetSteps ? randomRunName(layers) : `${randomRunName(layers)}-${steps}steps`;
+    return await trainLabModel(s, data, seedRunName(name, seed), params, config, steps, { seed });
   } catch (e) {
     disposeParams(params);
     throw e;
   }
-}
-
-export interface ResultRow {
-  model: string;
-  layers: number;
-  steps: number;
-  valLossAtStart: number | string;
-  valLoss: number;
-  matchesReference: string;
-}
-
-/** One row per model: reference, each Inheritune round, the random baseline. */
-export function resultRows(ref: TrainedModel, run: InherituneResult, random: TrainedModel): ResultRow[] {
-  const startOf = (h: History) => h.evals.find((e) => e.step === 0)?.valLoss ?? '';
-  const rows: ResultRow[] = [
-    { model: 'reference (random init)', layers: ref.config.nLayer, steps: ref.result.steps, valLossAtStart: startOf(ref.result.history), valLoss: ref.valLoss, matchesReference: '' },
-  ];
-  for (const r of run.rounds) {
-    rows.push({
-      model: `Inheritune round ${r.round}`, layers: r.layers, steps: r.steps ?? 0,
-      valLossAtStart: (r.train.valLossAtInit as number | undefined) ?? '', valLoss: r.valLoss,
-      matchesReference: r.valLoss <= ref.valLoss ? 'yes' : `no (+${(r.valLoss - ref.valLoss).toFixed(3)})`,
-    });
-  }
-  rows.push({
-    model: 'random init (same size as round 1)', layers: random.config.nLayer, steps: random.result.steps,
-    valLossAtStart: startOf(random.result.history), valLoss: random.valLoss,
-    matchesReference: random.valLoss <= ref.valLoss ? 'yes' : `no (+${(random.valLoss - ref.valLoss).toFixed(3)})`,
-  });
-  return rows;
-}
-
-/** Histories by label, for lossCurveFigure. */
-export function runHistories(ref: TrainedModel, run: InherituneResult, random: TrainedModel): Record<string, History> {
-  const out: Record<string, History> = { [`reference ${ref.config.nLayer}L`]: ref.result.history };
-  for (const r of run.rounds) out[`Inheritune ${r.layers}L (round ${r.round})`] = r.train.history as History;
-  out[`random init ${random.config.nLayer}L`] = random.result.history;
-  return out;
-}
-
-/** Computed statement of the outcome, with the numbers. */
-export function inherituneVerdict(ref: TrainedModel, run: InherituneResult, random: TrainedModel): string[] {
-  const first = run.rounds[0];
-  const last = run.rounds[run.rounds.length - 1];
-  const out = [
-    run.matched
-      ? `Inheritune matched the reference (${ref.config.nLayer}L, val ${ref.valLoss.toFixed(3)}) with ${last.layers} layers after ${run.rounds.length} round(s): val ${last.valLoss.toFixed(3)} (paper Medium: 16L after 3 rounds, 2.81 vs 2.81).`
-      : `Inheritune did NOT match the reference (${ref.config.nLayer}L, val ${ref.valLoss.toFixed(3)}) within ${run.rounds.length} round(s) (${run.stopReason}); best val ${Math.min(...run.rounds.map((r) => r.valLoss)).toFixed(3)} at ${last.layers} layers.`,
-    `At ${first.layers} layers, Inheritune ${first.valLoss < random.valLoss ? 'beats' : 'does not beat'} random init with the same steps: ${first.valLoss.toFixed(3)} vs ${random.valLoss.toFixed(3)} (paper Medium 12L-16L: 2.87-2.81 vs 16L random 2.86).`,
-  ];
-  return out;
 }
 
 /** MaxRank(l) of two models on one plot (paper Fig. 8, 13: full reference vs Inheritune model). */

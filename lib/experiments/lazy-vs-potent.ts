@@ -14,6 +14,9 @@
 // uses the same init seed (INIT_SEED), so two arms differ only in what they inherit; all arms see the same batches.
 // Two runs of part B are notebook 04's runs, built identically (same seed, copy list, recipe), so whichever notebook
 // runs first trains them and the other reuses them: 'random-<k>L' and the first half = 'inheritune-<k>L-r1'.
+// Controls and seeds (issue 15): each part has an embedding-only arm (the reference's wte = tied head, fresh blocks),
+// so the gain of the inherited blocks is separated from the copied embedding; every arm trains once per seed of the
+// setup (run '<arm>-s<seed>', init and data order from the seed). The verdict and tables: lazy-vs-potent-report.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GPTConfig, makeConfig } from '../model/config';
@@ -22,11 +25,12 @@ import { History } from '../train/history';
 import { Figure } from '../viz/plotly';
 import { BuiltModel } from '../inheritune/surgery';
 import { AttnScaleMode, DEFAULT_COPY, describeCopy, inheritModel, resolveCopy } from '../inheritune/inherit';
-import { randomInit } from '../inheritune/baselines';
+import { embeddingOnly, randomInit } from '../inheritune/baselines';
 import { avgRank, LayerRow } from '../metrics/attention-rank';
 import { RankRow } from '../inheritune/select';
 import { loadRankResult, saveRankResult } from '../metrics/io';
-import { LabData, LabSetup, TrainedModel } from './lab';
+import { LabData, LabSetup, TrainedModel, referenceLabel, seedRunName } from './lab';
+import { Spread, spreadOf } from './spread';
 import { measureRankProfile } from './rank-profile';
 
 // ---- the paper's numbers -------------------------------------------------------------------------------------
@@ -49,12 +53,13 @@ export const PAPER_FIG3 = {
 
 // ---- which runs ---------------------------------------------------------------------------------------------
 
-export type ArmRole = 'random' | 'potent' | 'lazy';
+/** potent = early (or middle) layers, lazy = the deep layers, embedding = the embedding-only control. */
+export type ArmRole = 'random' | 'potent' | 'lazy' | 'embedding';
 
 export interface InitArm {
   /** Run name (results/lab/<scale>/<run>). 'random-<k>L' is shared with notebook 04. */
   run: string;
-  /** Reference blocks (0-based) placed in order as target blocks 0..k-1; null = random init. */
+  /** Reference blocks (0-based) placed in order as target blocks 0..k-1; null = random init or embedding only. */
   layers: number[] | null;
   /** Target depth. */
   nLayer: number;
@@ -88,16 +93,24 @@ export const randomRunName = (k: number) => `random-${k}L`;
 /** Notebook 04's first Inheritune round: wte + the first k blocks, the same model as part B's first half. */
 export const firstRoundRunName = (k: number) => `inheritune-${k}L-r1`;
 export const inheritRunName = (layers: readonly number[]) => `init-layers-${span(layers)}`;
+export const embeddingRunName = (k: number) => `embedding-only-${k}L`;
 
-/** Part A (Table 4): the three groups (first two potent, last lazy by position) and a random target of the same depth. */
+/** The embedding-only control of depth k: the reference's wte (tied head), fresh blocks. */
+export function embeddingArm(k: number): InitArm {
+  return { run: embeddingRunName(k), layers: null, nLayer: k, label: `embedding only ${k}L`, role: 'embedding' };
+}
+
+/** Part A (Table 4): the three groups (early, middle: potent; deep: lazy by position), random and embedding only. */
 export function groupArms(L: number): InitArm[] {
   const groups = layerGroups(L);
   const g = groups[0].length;
+  const where = ['early', 'middle', 'deep'];
   return [
     { run: randomRunName(g), layers: null, nLayer: g, label: `random ${g}L`, role: 'random' },
     ...groups.map((ls, i): InitArm => ({
-      run: inheritRunName(ls), layers: ls, nLayer: g, label: `layers ${span(ls)}${i === 2 ? ' (deep)' : ''}`, role: i === 2 ? 'lazy' : 'potent',
+      run: inheritRunName(ls), layers: ls, nLayer: g, label: `layers ${span(ls)} (${where[i]})`, role: i === 2 ? 'lazy' : 'potent',
     })),
+    embeddingArm(g),
   ];
 }
 
@@ -109,6 +122,7 @@ export function halfArms(L: number): InitArm[] {
     { run: randomRunName(k), layers: null, nLayer: k, label: `random ${k}L`, role: 'random' },
     { run: firstRoundRunName(k), layers: first, nLayer: k, label: `first half (${span(first)})`, role: 'potent' },
     { run: inheritRunName(last), layers: last, nLayer: k, label: `last half (${span(last)})`, role: 'lazy' },
+    embeddingArm(k),
   ];
 }
 
@@ -128,7 +142,7 @@ export function layerRowsFromTable(objects: ReadonlyArray<Record<string, unknown
 
 /** The model label notebook 02 writes into a rank result's meta: `<preset> (ours, <steps> steps)`. */
 export function referenceRankLabel(s: LabSetup, ref: TrainedModel): string {
-  return `${s.reference} (ours, ${ref.result.steps} steps)`;
+  return `${referenceLabel(s)} (ours, ${ref.result.steps} steps)`;
 }
 
 /**
@@ -168,17 +182,21 @@ export function armRank(rows: readonly RankRow[], arm: InitArm): ArmRank {
 
 // ---- building and training ------------------------------------------------------------------------------------
 
-/** The arm's target: inherited (default copy list: wte + whole blocks) or random. The caller owns params. */
+/** The arm's target: inherited (default copy list: wte + whole blocks), embedding only, or random. The caller owns params. */
 export function buildArm(reference: Params, refConfig: GPTConfig, arm: InitArm, seed: number, attnScale: AttnScaleMode = 'target-position'): BuiltModel {
+  if (arm.role === 'embedding') return embeddingOnly(reference, refConfig, { nLayer: arm.nLayer, seed });
   if (!arm.layers) return randomInit(makeConfig(refConfig, { nLayer: arm.nLayer }), seed);
   if (arm.layers.length !== arm.nLayer) throw new Error(`arm ${arm.run}: ${arm.layers.length} layers chosen but nLayer is ${arm.nLayer}`);
   return inheritModel(reference, refConfig, { layers: arm.layers, copy: DEFAULT_COPY, seed, attnScale });
 }
 
-/** What trainFn must do: train params in place under run name `run` and report the final validation loss. */
-export type ArmTrainFn = (run: string, params: Params, config: Readonly<GPTConfig>) => Promise<{ valLoss: number; history: History; steps: number; resumedFrom?: number | null }>;
+/** What trainFn must do: train params in place under run name `run` (data order from `seed`) and report the final validation loss. */
+export type ArmTrainFn = (run: string, params: Params, config: Readonly<GPTConfig>, seed: number) => Promise<{ valLoss: number; history: History; steps: number; resumedFrom?: number | null }>;
 
+/** One arm at one seed. `run` is the seeded run name; `arm` the arm's own name. */
 export interface ArmResult extends InitArm, ArmRank {
+  arm: string;
+  seed: number;
   valLoss: number;
   /** Validation loss before the first update (the paper's logged "step 0"), when the run evaluated it. */
   valLossAtInit: number;
@@ -193,164 +211,76 @@ export interface ArmResult extends InitArm, ArmRank {
 }
 
 /**
- * Builds and trains every arm in order (the same run name twice is trained once), disposing each model after
- * training. Only numbers and histories are kept.
+ * Builds and trains every arm once per seed (run '<arm>-s<seed>'; the same run twice is trained once), disposing
+ * each model after training. Init seed and data-order seed are the seed. Only numbers and histories are kept.
  */
 export async function runArms(
   reference: Params, refConfig: GPTConfig, rows: readonly RankRow[], arms: readonly InitArm[], trainFn: ArmTrainFn,
-  o: { seed: number; attnScale?: AttnScaleMode; onArm?: (arm: InitArm, index: number) => void },
+  o: { seeds: readonly number[]; attnScale?: AttnScaleMode; onArm?: (arm: InitArm, seed: number) => void },
 ): Promise<ArmResult[]> {
+  if (!o.seeds.length) throw new Error('runArms needs at least one seed');
   const done = new Map<string, ArmResult>();
   const out: ArmResult[] = [];
-  for (const [i, arm] of arms.entries()) {
-    const prev = done.get(arm.run);
-    if (prev) {
-      out.push({ ...prev, ...arm });
-      continue;
+  for (const arm of arms) {
+    for (const seed of o.seeds) {
+      const run = seedRunName(arm.run, seed);
+      const prev = done.get(run);
+      if (prev) {
+        out.push({ ...prev, ...arm, run, arm: arm.run });
+        continue;
+      }
+      o.onArm?.(arm, seed);
+      const t0 = Date.now();
+      const built = buildArm(reference, refConfig, arm, seed, o.attnScale);
+      let res: Awaited<ReturnType<ArmTrainFn>>;
+      try {
+        res = await trainFn(run, built.params, built.config, seed);
+      } finally {
+        disposeParams(built.params);
+      }
+      if (!Number.isFinite(res.valLoss)) throw new Error(`run ${run} ended with validation loss ${res.valLoss}`);
+      const r: ArmResult = {
+        ...arm, ...armRank(rows, arm), run, arm: arm.run, seed, valLoss: res.valLoss,
+        valLossAtInit: res.history.evals.find((e) => e.step === 0)?.valLoss ?? NaN, steps: res.steps, history: res.history,
+        copied: arm.layers ? describeCopy(resolveCopy(DEFAULT_COPY)) : arm.role === 'embedding' ? 'wte' : 'nothing', notes: built.notes,
+        reused: res.resumedFrom !== undefined && res.resumedFrom !== null, timeMs: Date.now() - t0,
+      };
+      done.set(run, r);
+      out.push(r);
     }
-    o.onArm?.(arm, i);
-    const t0 = Date.now();
-    const built = buildArm(reference, refConfig, arm, o.seed, o.attnScale);
-    let res: Awaited<ReturnType<ArmTrainFn>>;
-    try {
-      res = await trainFn(arm.run, built.params, built.config);
-    } finally {
-      disposeParams(built.params);
-    }
-    if (!Number.isFinite(res.valLoss)) throw new Error(`run ${arm.run} ended with validation loss ${res.valLoss}`);
-    const r: ArmResult = {
-      ...arm, ...armRank(rows, arm), valLoss: res.valLoss,
-      valLossAtInit: res.history.evals.find((e) => e.step === 0)?.valLoss ?? NaN, steps: res.steps, history: res.history,
-      copied: arm.layers ? describeCopy(resolveCopy(DEFAULT_COPY)) : 'nothing', notes: built.notes,
-      reused: res.resumedFrom !== undefined && res.resumedFrom !== null, timeMs: Date.now() - t0,
-    };
-    done.set(arm.run, r);
-    out.push(r);
   }
   return out;
 }
 
-// ---- the verdict ----------------------------------------------------------------------------------------------
-
-export interface Verdict {
-  lazyMinusRandom: number;
-  /** potent arm label -> potent loss minus random loss. */
-  potentMinusRandom: Array<{ label: string; delta: number }>;
-  /** Random loss minus the best potent loss (> 0 when inheriting potent layers helps). */
-  potentGain: number;
-  potentBeatsRandom: boolean;
-  /** The best potent arm beats the lazy arm by more than minEffect. */
-  potentBeatsLazy: boolean;
-  lazyNearRandom: boolean;
-  /** Whether the deep arm is lazy by the paper's test floor(AvgRank) == 1 at this scale. */
-  deepIsLazy: boolean;
-  outcome: 'reproduces' | 'partly' | 'does not reproduce';
-  lines: string[];
+/** One arm over its seeds. */
+export interface ArmSummary extends InitArm, ArmRank {
+  valLoss: Spread;
+  /** Validation loss before the first update, over the seeds that evaluated it (null when none did). */
+  valLossAtInit: Spread | null;
+  seeds: number[];
+  steps: number;
 }
 
-const orNa = (v: number): number | string => (Number.isFinite(v) ? v : 'n/a');
-const f3 = (v: number) => (v >= 0 ? '+' : '') + v.toFixed(3);
-const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
-
-/**
- * The paper's claim, tested on our numbers:
- *   (1) potent init beats random by more than `minEffect` nats;
- *   (2) lazy init ≈ random: it recovers at most half of the potent gain, |lazy − random| <= max(minEffect, gain/2)
- *       (the paper's Table 4 has 0.02 of 0.06, Fig. 3a 0.02 of 0.27).
- * 'reproduces' = (1) and (2). 'partly' = (1) and potent beats lazy by more than minEffect, but lazy init also
- * clearly helps (or hurts). Anything else 'does not reproduce'. `paper` gives the paper's deltas for the sentence.
- * One seed per arm: differences of about minEffect are within run-to-run noise (not measured here).
- */
-export function lazyPotentVerdict(
-  results: readonly ArmResult[],
-  o: { minEffect?: number; paper?: string } = {},
-): Verdict {
-  const minEffect = o.minEffect ?? 0.01;
-  const random = results.find((r) => r.role === 'random');
-  const lazy = results.find((r) => r.role === 'lazy');
-  const potent = results.filter((r) => r.role === 'potent');
-  if (!random || !lazy || !potent.length) throw new Error('the verdict needs a random, a lazy and at least one potent arm');
-  const lazyMinusRandom = lazy.valLoss - random.valLoss;
-  const potentMinusRandom = potent.map((p) => ({ label: p.label, delta: p.valLoss - random.valLoss }));
-  const bestPotent = Math.min(...potent.map((p) => p.valLoss));
-  const potentGain = random.valLoss - bestPotent;
-  const potentBeatsRandom = potentGain > minEffect;
-  const potentBeatsLazy = lazy.valLoss - bestPotent > minEffect;
-  const lazyNearRandom = Math.abs(lazyMinusRandom) <= Math.max(minEffect, potentGain / 2);
-  const outcome = potentBeatsRandom && lazyNearRandom ? 'reproduces' : potentBeatsRandom && potentBeatsLazy ? 'partly' : 'does not reproduce';
-  const deepIsLazy = lazy.lazy;
-  const lines = [
-    `${lazy.label} init minus random init = ${f3(lazyMinusRandom)} nats; ` +
-      potentMinusRandom.map((p) => `${p.label} init minus random = ${f3(p.delta)}`).join('; ') +
-      (o.paper ? ` (paper: ${o.paper}).` : '.'),
-  ];
-  lines.push(potentBeatsRandom
-    ? `Potent init beats random by ${potentGain.toFixed(3)} nats (best potent arm), and ${potentBeatsLazy ? 'beats' : 'does NOT beat'} lazy init (best potent minus lazy = ${f3(bestPotent - lazy.valLoss)}).`
-    : `Potent init does NOT beat random by more than ${minEffect} nats (gain ${f3(potentGain)}).`);
-  lines.push(lazyNearRandom
-    ? `Lazy init stays close to random (|Δ| = ${Math.abs(lazyMinusRandom).toFixed(3)} ≤ max(${minEffect}, half the potent gain)), as in the paper.`
-    : lazyMinusRandom < 0
-      ? `Lazy init is clearly better than random (Δ = ${f3(lazyMinusRandom)}, more than half the potent gain): unlike the paper, the deep layers carry useful weights here. ` +
-        `Every inherited arm also gets the reference's token embedding (= LM head); after only ${lazy.steps} steps that alone may explain much of the gain over random (the paper trains 10K-100K steps).`
-      : `Lazy init is clearly WORSE than random (Δ = ${f3(lazyMinusRandom)}), as in the paper's Fig. 23 rather than Table 4.`);
-  if (!deepIsLazy) {
-    lines.push(`Caveat: our deep group (layers ${lazy.layers ? span(lazy.layers) : '?'}) has AvgRank ${f2(lazy.avgRank)}, so it is NOT lazy ` +
-      `by the paper's test floor(AvgRank) = 1; this arm tests deep vs early layers rather than collapsed ones.`);
-  }
-  const inherited = results.filter((r) => r.layers);
-  if (inherited.length > 2) {
-    const byRank = [...inherited].sort((a, b) => b.avgRank - a.avgRank).map((r) => r.label);
-    const byLoss = [...inherited].sort((a, b) => a.valLoss - b.valLoss).map((r) => r.label);
-    const same = byRank.every((l, i) => l === byLoss[i]);
-    const ranks = inherited.map((r) => r.avgRank);
-    const spread = Math.max(...ranks) - Math.min(...ranks);
-    lines.push(`Inherited groups by AvgRank (high to low): ${byRank.join(', ')}; by val loss (low to high): ${byLoss.join(', ')}` +
-      (same ? ' — the same order, as the paper\'s "higher AvgRank wins"' : ' — a different order') +
-      (spread < 1 ? ` (but their AvgRanks differ by only ${spread.toFixed(2)}, so the order says little).` : '.'));
-  }
-  const word = outcome === 'reproduces' ? 'REPRODUCES' : outcome === 'partly' ? 'PARTLY reproduces: potent beats lazy, but lazy is not ≈ random' : 'does NOT reproduce';
-  lines.push(`Verdict at this scale: the claim ${word}. One seed per arm: differences near ${minEffect} nats are within noise.`);
-  return { lazyMinusRandom, potentMinusRandom, potentGain, potentBeatsRandom, potentBeatsLazy, lazyNearRandom, deepIsLazy, outcome, lines };
+/** Groups per-seed results by arm (in first-seen order): mean, std, min, max over seeds. */
+export function summarizeArms(results: readonly ArmResult[]): ArmSummary[] {
+  const byArm = new Map<string, ArmResult[]>();
+  for (const r of results) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), r]);
+  return [...byArm.values()].map((rs) => {
+    const f = rs[0];
+    const init = rs.map((r) => r.valLossAtInit).filter(Number.isFinite);
+    return {
+      run: f.arm, layers: f.layers, nLayer: f.nLayer, label: f.label, role: f.role, avgRank: f.avgRank, lazy: f.lazy,
+      valLoss: spreadOf(rs.map((r) => r.valLoss)), valLossAtInit: init.length ? spreadOf(init) : null,
+      seeds: rs.map((r) => r.seed), steps: f.steps,
+    };
+  });
 }
 
-// ---- tables and saving ------------------------------------------------------------------------------------------
-
-/** Part A rows: ours beside paper Table 4 (matched by position: random, group 1, 2, 3). */
-export function tableARows(results: readonly ArmResult[]): Array<Record<string, string | number>> {
-  const random = results.find((r) => r.role === 'random');
-  const paper = [PAPER_TABLE4.random, ...PAPER_TABLE4.groups];
-  return results.map((r, i) => ({
-    init: r.label,
-    'our AvgRank': orNa(r.layers ? r.avgRank : NaN),
-    'paper AvgRank': orNa(paper[i]?.avgRank ?? NaN),
-    'paper init': i === 0 ? 'rand' : `layers ${PAPER_TABLE4.groups[i - 1]?.layers ?? '?'}`,
-    'our step-0 loss': orNa(r.valLossAtInit),
-    'our val loss': r.valLoss,
-    'paper val loss': paper[i]?.valLoss ?? NaN,
-    'ours − random': random ? r.valLoss - random.valLoss : NaN,
-    'paper − random': (paper[i]?.valLoss ?? NaN) - PAPER_TABLE4.random.valLoss,
-  }));
-}
-
-/** Part B rows: ours beside paper Fig. 3 (10K steps). */
-export function tableBRows(results: readonly ArmResult[]): Array<Record<string, string | number>> {
-  const key = { random: 'random', potent: 'firstHalf', lazy: 'lastHalf' } as const;
-  const [m, l] = Object.values(PAPER_FIG3);
-  const random = results.find((r) => r.role === 'random');
-  return results.map((r) => ({
-    init: r.label,
-    'our AvgRank': orNa(r.layers ? r.avgRank : NaN),
-    'our step-0 loss': orNa(r.valLossAtInit),
-    'our val loss': r.valLoss,
-    'ours − random': random ? r.valLoss - random.valLoss : NaN,
-    'paper Medium 12L': m[key[r.role]],
-    'paper Large 18L': l[key[r.role]],
-  }));
-}
-
-/** A loss-curve input: label -> history. */
+/** A loss-curve input, label -> history: the first seed of each arm (all seeds would crowd the figure). */
 export function histories(results: readonly ArmResult[]): Record<string, History> {
-  return Object.fromEntries(results.map((r) => [r.label, r.history]));
+  const first = new Map<string, ArmResult>();
+  for (const r of results) if (!first.has(r.arm)) first.set(r.arm, r);
+  return Object.fromEntries([...first.values()].map((r) => [`${r.label} (seed ${r.seed})`, r.history]));
 }
 
 /**

@@ -16,6 +16,26 @@ export function randomInit(cfg: GPTConfig, seed: number): BuiltModel {
 }
 
 /**
+ * The embedding-only control (issue 15): a model of `nLayer` blocks that takes from the reference exactly what
+ * Inheritune takes besides the blocks (default ['wte']: the token embedding = the tied LM head), with every block,
+ * wpe and ln_f fresh from `seed`. With the same seed its blocks equal randomInit's, so inherited arms minus this arm is
+ * the gain of the inherited blocks alone, and this arm minus random init the gain of the copied embedding alone.
+ * `copy` may add 'wpe' (and 'ln_f'); block parts are refused.
+ */
+export function embeddingOnly(reference: Params, refConfig: GPTConfig, opts: { nLayer: number; seed: number; copy?: readonly CopyItem[] }): BuiltModel {
+  checkReference(reference, refConfig);
+  if (!Number.isInteger(opts.nLayer) || opts.nLayer < 1) throw new Error(`embeddingOnly needs nLayer >= 1, got ${opts.nLayer}`);
+  const copy = resolveCopy(opts.copy ?? ['wte']);
+  if (copy.parts.size) throw new Error(`the embedding-only control copies no block parts; got ${[...copy.parts].join(', ')}`);
+  if (!copy.globals.size) throw new Error('the embedding-only control needs at least one embedding to copy (wte, wpe)');
+  const config = makeConfig(refConfig, { nLayer: opts.nLayer });
+  const plan: Plan = new Map();
+  planGlobals(plan, config, reference, 'ref', copy.globals);
+  const { params, manifest } = materialize(config, plan, opts.seed);
+  return { params, config, manifest, notes: [`embedding only: ${describeCopy(copy)} from the reference, ${config.nLayer} fresh blocks (seed ${opts.seed})`] };
+}
+
+/**
  * Baseline-I "same size trained twice as long": only a training budget. Returns the config and the step count
  * (steps * factor); with the LR schedule stretched to the new length, as the paper's 200K-step runs were.
  */

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { backendReport, formatBackendReport } from '../backend';
 import { currentScale } from '../scale';
+import { currentRegime } from '../experiments/regimes';
 import { plotlyVersion } from '../viz/plotly';
 
 function pkgVersion(name: string): string {
@@ -25,6 +26,7 @@ export function environmentRows(): Array<{ item: string; value: string }> {
     { item: '@tensorflow/tfjs', value: tf.version.tfjs },
     { item: 'backend', value: r ? formatBackendReport(r) : `${tf.getBackend()} (initBackend not called)` },
     { item: 'scale (INHERITUNE_SCALE)', value: currentScale() },
+    { item: 'data regime (INHERITUNE_REGIME)', value: currentRegime() },
     { item: 'plotly.js', value: plotlyVersion() },
     { item: 'arquero', value: pkgVersion('arquero') },
     { item: 'machine', value: `${os.cpus().length} cores, ${mib(os.totalmem())} RAM, ${os.platform()} ${os.arch()}` },

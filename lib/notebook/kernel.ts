@@ -33,7 +33,9 @@ export function kernelSpecPath(root = repoRoot()): string {
 export function kernelSpec(root = repoRoot()): Record<string, unknown> {
   const tslabBin = path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
   // $0 is the connection file Jupyter passes; process.execPath pins the Node that installed the kernel.
-  const script = `cd ${shellQuote(root)} && exec ${shellQuote(process.execPath)} ${shellQuote(tslabBin)} kernel --config-path "$0"`;
+  // The preload serializes zeromq sends (tslab does not await them; a second send in flight killed the kernel).
+  const preload = path.join(root, 'scripts', 'kernel-preload.cjs');
+  const script = `cd ${shellQuote(root)} && exec ${shellQuote(process.execPath)} --require ${shellQuote(preload)} ${shellQuote(tslabBin)} kernel --config-path "$0"`;
   return {
     argv: ['/bin/sh', '-c', script, '{connection_file}'],
     display_name: 'TypeScript (inheritune-lab)',

@@ -1,19 +1,23 @@
-// Headless notebook execution at a chosen scale: executed copies and HTML go to results/notebooks/<scale>/,
+// Headless notebook execution at a chosen scale and data regime: executed copies and HTML go to
+// results/notebooks/<scale>/<regime>/,
 // never over the committed notebooks. The work is done by scripts/run_notebooks.py (Debian's nbclient), which
 // stops at the first failing cell and prints its source and error.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Scale, currentScale } from '../scale';
+import { Regime, currentRegime, regimeSlug } from '../experiments/regimes';
 import { KERNEL_NAME, installKernel, jupyterEnv, repoRoot } from './kernel';
 
 export const JUPYTER_PYTHON = '/usr/bin/python3';
 
 export interface RunNotebooksOptions {
-  /** Notebook paths or names (`01-attention-collapse-toy`); default: every notebooks/*.ipynb in order. */
+  /** Notebook paths or names (`01-attention-collapse-toy`); default: notebooksFor(regime), every one for owt-mini. */
   notebooks?: string[];
   scale?: Scale;
-  /** Output folder; default results/notebooks/<scale>. */
+  /** Data regime (INHERITUNE_REGIME in the kernel); default currentRegime(). */
+  regime?: Regime;
+  /** Output folder; default results/notebooks/<scale>/<regime>. */
   outDir?: string;
   /** Seconds per cell before the run fails. */
   cellTimeout?: number;
@@ -58,12 +62,31 @@ export function resolveNotebooks(names: string[] | undefined, root = repoRoot())
   });
 }
 
+/** The notebooks whose numbers depend on the data regime (they train on labSetup()'s data): 02-06. */
+export const REGIME_NOTEBOOKS = ['02-', '03-', '04-', '05-', '06-'];
+
+export function isRegimeNotebook(file: string): boolean {
+  const base = path.basename(file);
+  return REGIME_NOTEBOOKS.some((p) => base.startsWith(p));
+}
+
+/**
+ * The notebooks a run executes: the names given, else every notebook for owt-mini and the regime-dependent ones
+ * (02-06) for any other regime (00, 01 and 07 do not read the regime; 07 evaluates GPT-2 text models).
+ */
+export function notebooksFor(names: string[] | undefined, regime: Regime, root = repoRoot()): string[] {
+  const all = resolveNotebooks(names, root);
+  if ((names && names.length) || regime === 'owt-mini') return all;
+  return all.filter(isRegimeNotebook);
+}
+
 /** Executes notebooks headless; resolves with the outcome (never throws for a failing cell). */
 export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<RunNotebooksResult> {
   const root = repoRoot();
   const scale = opts.scale ?? currentScale();
-  const notebooks = resolveNotebooks(opts.notebooks, root);
-  const outDir = path.resolve(opts.outDir ?? path.join(root, 'results', 'notebooks', scale));
+  const regime = opts.regime ?? currentRegime();
+  const notebooks = notebooksFor(opts.notebooks, regime, root);
+  const outDir = path.resolve(opts.outDir ?? path.join(root, 'results', 'notebooks', scale, regimeSlug(regime)));
   checkJupyter();
   installKernel(root);
   const args = [
@@ -75,7 +98,7 @@ export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<RunN
     ...notebooks,
   ];
   // INHERITUNE_NOTEBOOK_OUT lets a notebook's claim record link to its executed copy (lib/report/claims).
-  const env = jupyterEnv(root, { INHERITUNE_SCALE: scale, INHERITUNE_NOTEBOOK_OUT: outDir, ...(opts.env ?? {}) });
+  const env = jupyterEnv(root, { INHERITUNE_SCALE: scale, INHERITUNE_REGIME: regime, INHERITUNE_NOTEBOOK_OUT: outDir, ...(opts.env ?? {}) });
   return new Promise((resolve, reject) => {
     const child = spawn(JUPYTER_PYTHON, args, { cwd: root, env, stdio: opts.capture ? 'pipe' : 'inherit' });
     let stdout = '';

@@ -2,6 +2,7 @@
 // results (results/<notebook>/<scale>/claims-<regime>.json) with its key figures. The report (./build.ts) is
 // assembled from these files alone, so rerunning one notebook and rebuilding the report leaves the others' parts as
 // they were. Notebooks call recordClaims once, in their last cell.
+import { currentRegime, regimeSlug } from '../experiments/regimes';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -63,12 +64,12 @@ export const NOTEBOOK_OUT_ENV = 'INHERITUNE_NOTEBOOK_OUT';
 /** Regime of runs that do not set INHERITUNE_REGIME: the natural-text lab data. */
 export const DEFAULT_REGIME = 'owt-mini';
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+// Regimes as they appear in paths: owt-mini, synth, custom-<dataset> (lib/experiments/regimes regimeSlug).
+const REGIME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** The data regime of this process (INHERITUNE_REGIME, default owt-mini), checked to be usable in a file name. */
 export function claimRegime(env: Record<string, string | undefined> = process.env): string {
-  const r = (env.INHERITUNE_REGIME ?? '').trim().toLowerCase() || DEFAULT_REGIME;
-  if (!NAME.test(r)) throw new Error(`INHERITUNE_REGIME=${quote(env.INHERITUNE_REGIME)} is not a regime name (lowercase letters, digits, '.', '_', '-')`);
-  return r;
+  return regimeSlug(currentRegime(env));
 }
 
 /** results/<notebook>/<scale>/claims-<regime or 'no-data'>.json */
@@ -107,7 +108,7 @@ export function validateClaimRecord(r: unknown, where: string): ClaimRecord {
   if (x.format !== 'inheritune-claims/1') fail(`format is ${quote(x.format)}, expected "inheritune-claims/1"`);
   if (typeof x.notebook !== 'string' || !NAME.test(x.notebook)) fail(`bad notebook name ${quote(x.notebook)}`);
   if (!(SCALES as readonly unknown[]).includes(x.scale)) fail(`bad scale ${quote(x.scale)}`);
-  if (x.regime !== null && (typeof x.regime !== 'string' || !NAME.test(x.regime))) fail(`bad regime ${quote(x.regime)}`);
+  if (x.regime !== null && (typeof x.regime !== 'string' || !REGIME_NAME.test(x.regime))) fail(`bad regime ${quote(x.regime)}`);
   if (!Array.isArray(x.claims)) fail('claims is not a list');
   const figures = x.figures as Record<string, unknown>;
   if (typeof figures !== 'object' || figures === null || Array.isArray(figures)) fail('figures is not an object');

@@ -4,11 +4,14 @@ import type { SoftmaxRankResult, CollapseTrainingResult } from '../experiments/t
 import { PAPER_TOY, toyVerdict } from '../experiments/toy-collapse-report';
 import type { MeasureResult } from '../metrics/measure';
 import { PAPER_MAXRANK, rankVerdict } from '../experiments/rank-profile';
-import { ArmResult, PAPER_FIG3, PAPER_TABLE4, Verdict } from '../experiments/lazy-vs-potent';
-import type { InherituneResult } from '../inheritune/grow';
+import { ArmSummary, PAPER_FIG3, PAPER_TABLE4 } from '../experiments/lazy-vs-potent';
+import type { Verdict } from '../experiments/lazy-vs-potent-report';
 import type { TrainedModel } from '../experiments/lab';
-import { PAPER_TABLE5, inherituneVerdict } from '../experiments/inheritune-run';
+import { PAPER_TABLE5 } from '../experiments/inheritune-run';
+import { SeedRun, inherituneSeedVerdict, randomSpread, roundSummaries } from '../experiments/inheritune-seeds';
 import { MethodResult, PAPER_FIG6, PAPER_KD, PAPER_TABLE2, PAPER_TABLE3 } from '../experiments/baselines';
+import { MethodSummary, baselinesSeedVerdict } from '../experiments/baselines-seeds';
+import type { Difference } from '../experiments/spread';
 import { ablationVerdict, baselinesVerdict, distillVerdict } from '../experiments/baselines-report';
 import type { ModelEval } from '../experiments/downstream';
 import { downstreamAverages, downstreamVerdict } from '../experiments/downstream-report';
@@ -68,16 +71,25 @@ export function rankClaims(m: MeasureResult, nLayer: number, figure?: string): C
 
 const status3 = (o: Verdict['outcome']): VerdictStatus => (o === 'reproduces' ? 'reproduces' : o === 'partly' ? 'partly' : 'does not reproduce');
 
-/** Notebook 03: Part A (Table 4) and Part B (Fig. 3), lazy minus random and best potent minus random. */
-export function lazyPotentClaims(a: { results: readonly ArmResult[]; verdict: Verdict; figure?: string }, b?: { results: readonly ArmResult[]; verdict: Verdict; figure?: string }): ClaimRow[] {
+/** Ours as a difference of means over seeds: the value, the margin it had to clear, and the seed count. */
+const diffOurs = (d: Difference, seeds: number) => ({ value: r2(d.delta), spread: r2(d.margin), seeds });
+const beats = (d: Difference | null | undefined) => d?.outcome === 'lower';
+
+/** Notebook 03 over seeds: Part A (Table 4) and Part B (Fig. 3), lazy minus random and best potent minus random. */
+export function lazyPotentClaims(
+  a: { arms: readonly ArmSummary[]; verdict: Verdict; figure?: string },
+  b?: { arms: readonly ArmSummary[]; verdict: Verdict; figure?: string },
+): ClaimRow[] {
   const t4 = PAPER_TABLE4;
   const best = Math.min(...t4.groups.map((g) => g.valLoss));
   const f3 = PAPER_FIG3['Medium 12L of 24L (Fig. 3a)'];
-  const row = (part: typeof a, which: 'lazy' | 'potent', paperText: string, paperValue: number): ClaimRow => {
-    const d = which === 'lazy' ? part.verdict.lazyMinusRandom : -part.verdict.potentGain;
+  const row = (part: NonNullable<typeof b>, which: 'lazy' | 'potent', paperText: string, paperValue: number): ClaimRow => {
+    const d = which === 'lazy' ? part.verdict.lazyVsRandom : part.verdict.potentVsRandom;
+    const arm = part.arms.find((x) => x.role !== 'random') ?? part.arms[0];
+    const seeds = Math.min(...part.arms.map((x) => x.valLoss.n));
     return {
-      claim: 'lazy-vs-potent', quantity: `val loss: ${which === 'lazy' ? 'deep-layer' : 'best potent'} init − random init (${part.results[0].nLayer} layers, ${part.results[0].steps} steps)`,
-      paper: { text: paperText, value: paperValue }, ours: { value: r2(d) },
+      claim: 'lazy-vs-potent', quantity: `val loss: ${which === 'lazy' ? 'deep-layer' : 'best potent'} init − random init (${arm.nLayer} layers, ${arm.steps} steps, mean over seeds)`,
+      paper: { text: paperText, value: paperValue }, ours: diffOurs(d, seeds),
       verdict: { status: status3(part.verdict.outcome), text: lines(part.verdict.lines) }, figure: part.figure,
     };
   };
@@ -92,62 +104,65 @@ export function lazyPotentClaims(a: { results: readonly ArmResult[]; verdict: Ve
   return out;
 }
 
-/** Notebook 04: final round minus reference; first round minus same-size random init. */
-export function inherituneClaims(ref: TrainedModel, run: InherituneResult, random: TrainedModel, figure?: string): ClaimRow[] {
-  const text = lines(inherituneVerdict(ref, run, random));
-  const last = run.rounds[run.rounds.length - 1];
-  const first = run.rounds[0];
+/** Notebook 04 over seeds: the best round's mean minus the reference; round 1 minus same-size random init. */
+export function inherituneClaims(ref: TrainedModel, runs: readonly SeedRun[], figure?: string): ClaimRow[] {
+  const v = inherituneSeedVerdict(ref, runs);
+  const rounds = roundSummaries(ref, runs);
+  const matched = rounds.find((r) => r.round === (v.matchedRound ?? v.matchedWithinSpread));
+  const shown = matched ?? rounds.reduce((x, y) => (y.valLoss.mean < x.valLoss.mean ? y : x));
+  const first = rounds[0];
   const m = PAPER_TABLE5.medium;
-  const beats = first.valLoss < random.valLoss;
+  const text = lines(v.lines);
   return [
     {
-      claim: 'inheritune-matches-reference', quantity: `val loss: Inheritune ${last.layers}L (round ${last.round}) − reference ${ref.config.nLayer}L`,
+      claim: 'inheritune-matches-reference',
+      quantity: `val loss: Inheritune ${shown.layers}L (round ${shown.round}${matched ? ', first match' : ', best round'}) − reference ${ref.config.nLayer}L, mean over seeds`,
       paper: { text: `${r2(m.rounds[2].valLoss - m.reference.valLoss)} (Medium 16L round 3 ${m.rounds[2].valLoss} vs 24L ${m.reference.valLoss}, Table 5)`, value: r2(m.rounds[2].valLoss - m.reference.valLoss) },
-      ours: { value: r2(last.valLoss - ref.valLoss) },
-      verdict: { status: run.matched ? 'reproduces' : beats ? 'partly' : 'does not reproduce', text }, figure,
+      ours: diffOurs(shown.vsReference, shown.valLoss.n),
+      verdict: { status: v.matchedRound !== null ? 'reproduces' : v.matchedWithinSpread !== null || beats(v.round1VsRandom) ? 'partly' : 'does not reproduce', text }, figure,
     },
     {
-      claim: 'inheritune-matches-reference', quantity: `val loss: Inheritune ${first.layers}L (round 1) − random init ${random.config.nLayer}L, same steps`,
+      claim: 'inheritune-matches-reference', quantity: `val loss: Inheritune ${first.layers}L (round 1) − random init ${first.layers}L, same steps, mean over seeds`,
       paper: { text: `${r2(m.rounds[2].valLoss - m.random[0].valLoss)} (Medium 16L: ours ${m.rounds[2].valLoss} vs rand ${m.random[0].valLoss}, Table 5)`, value: r2(m.rounds[2].valLoss - m.random[0].valLoss) },
-      ours: { value: r2(first.valLoss - random.valLoss) },
-      verdict: { status: beats ? 'reproduces' : 'does not reproduce', text }, figure,
+      ours: diffOurs(v.round1VsRandom, Math.min(first.valLoss.n, randomSpread(runs).n)),
+      verdict: { status: beats(v.round1VsRandom) ? 'reproduces' : 'does not reproduce', text }, figure,
     },
   ];
 }
 
-const byKey = (rs: readonly MethodResult[], k: string) => rs.find((r) => r.key === k);
-const order = (rs: readonly MethodResult[]) => [...rs].sort((a, b) => a.valLoss - b.valLoss).map((r) => `${r.label} ${r.valLoss.toFixed(3)}`).join(' < ');
+const order = (ms: readonly MethodSummary[]) => [...ms].sort((a, b) => a.valLoss.mean - b.valLoss.mean).map((m) => `${m.label} ${m.valLoss.mean.toFixed(3)}`).join(' < ');
 
-/** Notebook 05: Inheritune minus the best warm start (Table 2) and minus random init with 2x steps (Fig. 6). */
-export function baselinesClaims(results: readonly MethodResult[], figure?: string, eps = 0.01): ClaimRow[] {
-  const ours = byKey(results, 'inheritune');
-  if (!ours) throw new Error('the baselines claims need the Inheritune run');
-  const text = lines(baselinesVerdict(results, { minEffect: eps }));
+/** Notebook 05 over seeds: Inheritune minus the best warm start (Table 2) and minus random init with 2x steps (Fig. 6). */
+export function baselinesClaims(ms: readonly MethodSummary[], figure?: string): ClaimRow[] {
+  const v = baselinesSeedVerdict(ms);
+  const text = lines(v.lines);
+  const seeds = Math.min(...ms.map((m) => m.valLoss.n));
   const t = PAPER_TABLE2.Medium;
   const out: ClaimRow[] = [];
-  const warm = results.filter((r) => ['stacking', 'hybrid-stacking', 'half-width'].includes(r.key));
-  if (warm.length) {
-    const best = Math.min(...warm.map((r) => r.valLoss));
-    const d = ours.valLoss - best;
+  if (v.warmVsOurs) {
+    // warmVsOurs is best warm start minus Inheritune; the row shows Inheritune minus the best warm start.
+    const d = v.warmVsOurs;
     out.push({
-      claim: 'baselines-order', quantity: 'val loss: Inheritune − best warm start (half-width, stacking, hybrid stacking)',
+      claim: 'baselines-order', quantity: 'val loss: Inheritune − best warm start (half-width, stacking, hybrid stacking), mean over seeds',
       paper: { text: `${r2(t.ours.valLoss - t.hybrid.valLoss)} (Medium, Table 2: ours ${t.ours.valLoss} < hybrid ${t.hybrid.valLoss} < stacking ${t.stacking.valLoss} < half-width ${t.halfWidth.valLoss})`, value: r2(t.ours.valLoss - t.hybrid.valLoss) },
-      ours: { value: r2(d), text: order(results) },
-      verdict: { status: d <= eps ? 'reproduces' : 'does not reproduce', text }, figure,
+      ours: { value: r2(-d.delta), spread: r2(d.margin), seeds, text: order(ms) },
+      verdict: { status: d.outcome === 'lower' ? 'does not reproduce' : 'reproduces', text }, figure,
     });
   }
-  const r2x = byKey(results, 'random-2x');
-  if (r2x) {
-    const d = ours.valLoss - r2x.valLoss;
+  const r2x = ms.find((m) => m.key === 'random-2x');
+  if (r2x && v.oursVsRandom2x) {
     const f = PAPER_FIG6.Medium;
     out.push({
-      claim: 'baselines-order', quantity: `val loss: Inheritune − random init with 2x steps (${r2x.steps})`,
+      claim: 'baselines-order', quantity: `val loss: Inheritune − random init with 2x steps (${r2x.steps}), mean over seeds`,
       paper: { text: `${r2(f.ours - f.random2x)} (Medium 16L, Fig. 6: ${f.ours} at 100K vs ${f.random2x} at 200K)`, value: r2(f.ours - f.random2x) },
-      ours: { value: r2(d) }, verdict: { status: d <= eps ? 'reproduces' : 'does not reproduce', text }, figure,
+      ours: diffOurs(v.oursVsRandom2x, seeds), verdict: { status: v.oursVsRandom2x.outcome === 'higher' ? 'does not reproduce' : 'reproduces', text }, figure,
     });
   }
   return out;
 }
+
+const byKey = (rs: readonly MethodResult[], k: string) => rs.find((r) => r.key === k);
+const resultOrder = (rs: readonly MethodResult[]) => [...rs].sort((a, b) => a.valLoss - b.valLoss).map((r) => `${r.label} ${r.valLoss.toFixed(3)}`).join(' < ');
 
 /** Notebook 06, Table 3: best single sub-module minus best attention+MLP; whole block minus attention+MLP. */
 export function ablationClaims(results: readonly MethodResult[], figure?: string, eps = 0.01): ClaimRow[] {
@@ -165,7 +180,7 @@ export function ablationClaims(results: readonly MethodResult[], figure?: string
     {
       claim: 'submodule-ablation', quantity: 'val loss: best single sub-module − best attention + MLP',
       paper: { text: `+${paperGap} (Table 3: attn ${p['attn+ln'].valLoss}, MLP ${p['mlp+ln'].valLoss} vs attn+MLP ${p['attn+mlp'].valLoss}, whole block ${p.inheritune.valLoss})`, value: paperGap },
-      ours: { value: r2(gap), text: order(results) }, verdict: { status: gap > eps ? 'reproduces' : 'does not reproduce', text }, figure,
+      ours: { value: r2(gap), text: resultOrder(results) }, verdict: { status: gap > eps ? 'reproduces' : 'does not reproduce', text }, figure,
     },
     {
       claim: 'submodule-ablation', quantity: 'val loss: whole block (with LayerNorms) − attention + MLP without',

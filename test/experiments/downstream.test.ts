@@ -40,8 +40,8 @@ test('settings: the limit depends on the scale; INHERITUNE_EVAL_LIMIT overrides 
 });
 
 test('runs: reference, inheritune-<L/2>L-r1 and random-<L/2>L, as notebooks 02-05 name them', () => {
-  assert.deepEqual(downstreamRuns(LAB_SETUPS.tiny).map((r) => [r.run, r.layers, r.steps]), [['reference', 8, 60], ['inheritune-4L-r1', 4, 20], ['random-4L', 4, 20]]);
-  assert.deepEqual(downstreamRuns(LAB_SETUPS.paper).map((r) => r.run), ['reference', 'inheritune-12L-r1', 'random-12L']);
+  assert.deepEqual(downstreamRuns(LAB_SETUPS.tiny).map((r) => [r.run, r.layers, r.steps]), [['reference', 8, 60], ['inheritune-4L-r1-s5000', 4, LAB_SETUPS.tiny.targetSteps], ['random-4L-s5000', 4, LAB_SETUPS.tiny.targetSteps]]);
+  assert.deepEqual(downstreamRuns(LAB_SETUPS.paper).map((r) => r.run), ['reference', 'inheritune-12L-r1-s5000', 'random-12L-s5000']);
 });
 
 test('loadFinishedRun: the final checkpoint of a finished run; undefined for no run or an unfinished one', async () => {

@@ -8,10 +8,10 @@ import { makeConfig, GPTConfig } from '../../lib/model/config';
 import { Params, disposeParams, initParams, paramSpecs } from '../../lib/model/params';
 import { forward } from '../../lib/model/gpt';
 import {
-  randomInit, longerTrainingBudget, stackBlocks, stackOrder, stackingRun, hybridStacking, halfWidth, halfWidthShape, distilbertLayers, distillInit,
+  randomInit, embeddingOnly, longerTrainingBudget, stackBlocks, stackOrder, stackingRun, hybridStacking, halfWidth, halfWidthShape, distilbertLayers, distillInit,
 } from '../../lib/inheritune/baselines';
 import { RoundInfo } from '../../lib/inheritune/grow';
-import { fakeReference, assertBitEqual } from './fixtures';
+import { fakeReference, assertBitEqual, valuesDiffer } from './fixtures';
 
 before(() => setupBackend());
 
@@ -167,4 +167,29 @@ test('DistilBERT-style init: student block i = teacher block 2i, then the extra 
   }
   disposeParams(st.params);
   disposeParams(ref);
+});
+
+test('embeddingOnly: wte equal to the reference\'s, every block and wpe fresh (= randomInit\'s with the same seed); no leak', async () => {
+  const ref = fakeReference(REF, 9);
+  const cfg = makeConfig(REF, { nLayer: 4 });
+  const e = await assertNoLeak(() => embeddingOnly(ref, REF, { nLayer: 4, seed: 5000 }), nParams(cfg));
+  const r = randomInit(cfg, 5000);
+  assert.equal(e.config.nLayer, 4);
+  assertBitEqual(e.params['transformer.wte.weight'], ref['transformer.wte.weight'], 'wte copied');
+  assert.ok(valuesDiffer(e.params['transformer.wte.weight'], r.params['transformer.wte.weight']), 'the random arm\'s wte differs');
+  for (const k of Object.keys(r.params)) {
+    if (k === 'transformer.wte.weight') continue;
+    assertBitEqual(e.params[k], r.params[k], `${k} fresh, as randomInit's`);
+  }
+  for (let j = 0; j < 4; j++) {
+    const w = `transformer.h.${j}.attn.c_attn.weight`;
+    assert.ok(valuesDiffer(e.params[w], ref[w]), `block ${j} is not the reference's`);
+  }
+  assert.deepEqual(e.manifest.filter((m) => m.source !== 'init').map((m) => m.param), ['transformer.wte.weight']);
+  // With wpe as well: both embeddings from the reference, blocks still fresh.
+  const ep = embeddingOnly(ref, REF, { nLayer: 2, seed: 1, copy: ['wte', 'wpe'] });
+  assertBitEqual(ep.params['transformer.wpe.weight'], ref['transformer.wpe.weight'], 'wpe copied');
+  assert.throws(() => embeddingOnly(ref, REF, { nLayer: 2, seed: 1, copy: ['wte', 'block'] }), /no block parts/);
+  assert.throws(() => embeddingOnly(ref, REF, { nLayer: 0, seed: 1 }), /nLayer >= 1/);
+  for (const p of [e.params, r.params, ep.params, ref]) disposeParams(p);
 });

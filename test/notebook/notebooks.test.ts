@@ -1,25 +1,37 @@
-// Every committed notebook executes headless at the `tiny` scale. Notebook-specific checks of the exported HTML
-// (a figure really draws offline, a table is there) use headless Chromium.
+// Every committed notebook executes headless at the `tiny` scale, and the regime-dependent ones (02-06) once more in
+// the synthetic regime (INHERITUNE_REGIME=synth): scale and regime change numbers, never code paths. Notebook-specific
+// checks of the exported HTML (a figure really draws offline, a table is there) use headless Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveNotebooks, runNotebooks } from '../../lib/notebook/runner';
+import { isRegimeNotebook, resolveNotebooks, runNotebooks } from '../../lib/notebook/runner';
 import { findChromium, renderedDom } from '../../lib/viz/browser';
 import { jupyterOrSkip } from './jupyter';
 import { readClaimRecords } from '../../lib/report/claims';
 
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notebooks-tiny-'));
 const startedAt = Date.now();
+const synthDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notebooks-tiny-synth-'));
 
 for (const file of resolveNotebooks(undefined)) {
   const name = path.basename(file, '.ipynb');
   test(`notebook ${name} executes at tiny scale`, async (t) => {
     if (jupyterOrSkip(t)) return;
-    const r = await runNotebooks({ notebooks: [file], outDir, scale: 'tiny', capture: true });
+    const r = await runNotebooks({ notebooks: [file], outDir, scale: 'tiny', regime: 'owt-mini', capture: true });
     assert.equal(r.ok, true, `${name} failed:\n${r.stderr}`);
     assert.ok(fs.existsSync(path.join(outDir, `${name}.html`)));
+  });
+}
+
+for (const file of resolveNotebooks(undefined).filter(isRegimeNotebook)) {
+  const name = path.basename(file, '.ipynb');
+  test(`notebook ${name} executes at tiny scale in the synth regime`, async (t) => {
+    if (jupyterOrSkip(t)) return;
+    const r = await runNotebooks({ notebooks: [file], outDir: synthDir, scale: 'tiny', regime: 'synth', capture: true });
+    assert.equal(r.ok, true, `${name} (synth) failed:\n${r.stderr}`);
+    assert.match(fs.readFileSync(path.join(synthDir, `${name}.html`), 'utf8'), /regime synth/, `${name} names its regime`);
   });
 }
 
@@ -41,11 +53,16 @@ test('the executed notebooks wrote valid claim records for the report, linked to
   const fresh = readClaimRecords('tiny').filter((r) => Date.parse(r.recordedAt) >= startedAt);
   const names = fresh.map((r) => r.notebook);
   if (!fs.existsSync(path.join(outDir, '01-attention-collapse-toy.html'))) return t.skip('the notebooks were not executed');
-  for (const nb of ['01-attention-collapse-toy', '02-rank-profile', '06-ablations-and-distillation', '07-downstream-evals']) {
+  for (const nb of resolveNotebooks(undefined).map((f) => path.basename(f, '.ipynb')).filter((n) => n !== '00-setup')) {
     assert.ok(names.includes(nb), `${nb} recorded its claims (got ${names.join(', ') || 'none'})`);
   }
   for (const r of fresh) {
     assert.ok(r.claims.length > 0, `${r.notebook}: claim rows`);
-    assert.equal(r.executedHtml && path.resolve(r.executedHtml), path.join(outDir, `${r.notebook}.html`));
+    const dir = r.regime === 'synth' ? synthDir : outDir;
+    assert.equal(r.executedHtml && path.resolve(r.executedHtml), path.join(dir, `${r.notebook}.html`));
+  }
+  // The regime-dependent notebooks recorded the synth regime too.
+  for (const nb of resolveNotebooks(undefined).filter(isRegimeNotebook).map((f) => path.basename(f, '.ipynb'))) {
+    assert.ok(fresh.some((r) => r.notebook === nb && r.regime === 'synth'), `${nb} recorded its synth claims`);
   }
 });
