@@ -59,35 +59,27 @@ export function registerNativeOps(addon: NativeAddon, active: () => boolean): vo
   isActive = active;
   if (tf.getKernel(GELU, 'wasm')) return;
   const reg = registerWasmKernel;
-  reg(GELU, ({ inputs, backend }) => {
-    const b = backend as WasmBackend;
-    const x = inputs.x as tf.TensorInfo;
-    const out = b.makeOutput(x.shape, 'float32');
-    addon.gelu(f32(b, x), f32(b, out));
-    return out;
-  });
-  reg(GELU_GRAD, ({ inputs, backend }) => {
-    const b = backend as WasmBackend;
-    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const out = b.makeOutput(x.shape, 'float32');
-    addon.geluGrad(f32(b, x), f32(b, dy), f32(b, out));
-    return out;
-  });
   // Outputs are allocated before the views are taken: allocating can grow the wasm heap, which detaches older views.
-  reg(GELU_EXACT, ({ inputs, backend }) => {
-    const b = backend as WasmBackend;
-    const x = inputs.x as tf.TensorInfo;
-    const out = b.makeOutput(x.shape, 'float32');
-    addon.geluExact(f32(b, x), f32(b, out));
-    return out;
-  });
-  reg(GELU_EXACT_GRAD, ({ inputs, backend }) => {
-    const b = backend as WasmBackend;
-    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const out = b.makeOutput(x.shape, 'float32');
-    addon.geluExactGrad(f32(b, x), f32(b, dy), f32(b, out));
-    return out;
-  });
+  const unary = (name: string, kernel: (x: Float32Array, y: Float32Array) => void) =>
+    reg(name, ({ inputs, backend }) => {
+      const b = backend as WasmBackend;
+      const x = inputs.x as tf.TensorInfo;
+      const out = b.makeOutput(x.shape, 'float32');
+      kernel(f32(b, x), f32(b, out));
+      return out;
+    });
+  const unaryGrad = (name: string, kernel: (x: Float32Array, dy: Float32Array, dx: Float32Array) => void) =>
+    reg(name, ({ inputs, backend }) => {
+      const b = backend as WasmBackend;
+      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const out = b.makeOutput(x.shape, 'float32');
+      kernel(f32(b, x), f32(b, dy), f32(b, out));
+      return out;
+    });
+  unary(GELU, (x, y) => addon.gelu(x, y));
+  unaryGrad(GELU_GRAD, (x, dy, dx) => addon.geluGrad(x, dy, dx));
+  unary(GELU_EXACT, (x, y) => addon.geluExact(x, y));
+  unaryGrad(GELU_EXACT_GRAD, (x, dy, dx) => addon.geluExactGrad(x, dy, dx));
   reg(LN, ({ inputs, backend, attrs }) => {
     const b = backend as WasmBackend;
     const { x, w, bias } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };

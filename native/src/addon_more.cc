@@ -188,47 +188,35 @@ napi_value SvdFn(napi_env env, napi_callback_info info) {
   });
 }
 
-// gelu(x, y) / geluGrad(x, dy, dx)
-napi_value GeluFn(napi_env env, napi_callback_info info) {
+// Elementwise kernels over float32 arrays: y = f(x), and dx = f'(x) dy.
+using UnaryKernel = void (*)(const float*, float*, int64_t);
+using UnaryGradKernel = void (*)(const float*, const float*, float*, int64_t);
+
+napi_value Unary(napi_env env, napi_callback_info info, const std::string& name, UnaryKernel kernel) {
   return wrap(env, info, 2, [&](size_t argc, napi_value* a) {
-    need(argc >= 2, "native.gelu: expected (x, y)");
+    need(argc >= 2, "native." + name + ": expected (x, y)");
     F32 x = f32(env, a[0], "x"), y = f32(env, a[1], "y");
-    need(y.length >= x.length, "native.gelu: y shorter than x");
-    ink::gelu(x.data, y.data, static_cast<int64_t>(x.length));
+    need(y.length >= x.length, "native." + name + ": y shorter than x");
+    kernel(x.data, y.data, static_cast<int64_t>(x.length));
     return undefined(env);
   });
 }
 
-napi_value GeluGradFn(napi_env env, napi_callback_info info) {
+napi_value UnaryGrad(napi_env env, napi_callback_info info, const std::string& name, UnaryGradKernel kernel) {
   return wrap(env, info, 3, [&](size_t argc, napi_value* a) {
-    need(argc >= 3, "native.geluGrad: expected (x, dy, dx)");
+    need(argc >= 3, "native." + name + ": expected (x, dy, dx)");
     F32 x = f32(env, a[0], "x"), dy = f32(env, a[1], "dy"), dx = f32(env, a[2], "dx");
-    need(dy.length >= x.length && dx.length >= x.length, "native.geluGrad: arrays of different lengths");
-    ink::gelu_grad(x.data, dy.data, dx.data, static_cast<int64_t>(x.length));
+    need(dy.length >= x.length && dx.length >= x.length, "native." + name + ": arrays of different lengths");
+    kernel(x.data, dy.data, dx.data, static_cast<int64_t>(x.length));
     return undefined(env);
   });
 }
 
-// geluExact(x, y) / geluExactGrad(x, dy, dx): the erf GELU
-napi_value GeluExactFn(napi_env env, napi_callback_info info) {
-  return wrap(env, info, 2, [&](size_t argc, napi_value* a) {
-    need(argc >= 2, "native.geluExact: expected (x, y)");
-    F32 x = f32(env, a[0], "x"), y = f32(env, a[1], "y");
-    need(y.length >= x.length, "native.geluExact: y shorter than x");
-    ink::gelu_exact(x.data, y.data, static_cast<int64_t>(x.length));
-    return undefined(env);
-  });
-}
-
-napi_value GeluExactGradFn(napi_env env, napi_callback_info info) {
-  return wrap(env, info, 3, [&](size_t argc, napi_value* a) {
-    need(argc >= 3, "native.geluExactGrad: expected (x, dy, dx)");
-    F32 x = f32(env, a[0], "x"), dy = f32(env, a[1], "dy"), dx = f32(env, a[2], "dx");
-    need(dy.length >= x.length && dx.length >= x.length, "native.geluExactGrad: arrays of different lengths");
-    ink::gelu_exact_grad(x.data, dy.data, dx.data, static_cast<int64_t>(x.length));
-    return undefined(env);
-  });
-}
+// gelu / geluGrad: GPT-2's tanh GELU; geluExact / geluExactGrad: the erf GELU
+napi_value GeluFn(napi_env env, napi_callback_info info) { return Unary(env, info, "gelu", ink::gelu); }
+napi_value GeluGradFn(napi_env env, napi_callback_info info) { return UnaryGrad(env, info, "geluGrad", ink::gelu_grad); }
+napi_value GeluExactFn(napi_env env, napi_callback_info info) { return Unary(env, info, "geluExact", ink::gelu_exact); }
+napi_value GeluExactGradFn(napi_env env, napi_callback_info info) { return UnaryGrad(env, info, "geluExactGrad", ink::gelu_exact_grad); }
 
 // layerNorm(x, w, b|null, y, mean, rstd, rows, C, eps)
 napi_value LayerNormFn(napi_env env, napi_callback_info info) {
