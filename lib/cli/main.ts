@@ -4,7 +4,7 @@ import { initBackend, formatBackendReport } from '../backend';
 import { installKernel } from '../notebook/kernel';
 import { runNotebooks, resolveNotebooks, stripNotebookOutputs, isRegimeNotebook } from '../notebook/runner';
 import { SCALES, Scale, currentScale } from '../scale';
-import { currentRegime, parseRegime } from '../experiments/regimes';
+import { currentRegime, parseRegime, regimeSlug } from '../experiments/regimes';
 import { parseArgs, ArgSpec } from './args';
 import { prepareCommand } from '../data/cli';
 import { evalCommand } from '../eval/cli';
@@ -100,7 +100,7 @@ const COMMANDS: Record<string, Command> = {
   async report(argv) {
     const a = parseArgs(argv, { ...scaleSpec, regimes: { type: 'string' }, out: { type: 'string' } });
     const scale = (a.options.scale as Scale | undefined) ?? currentScale();
-    const regimes = (a.options.regimes as string | undefined)?.split(',').map((r) => r.trim()).filter(Boolean);
+    const regimes = (a.options.regimes as string | undefined)?.split(',').map((r) => r.trim()).filter(Boolean).map((r) => regimeSlug(parseRegime(r, '--regimes entry')));
     if (a.positionals.length) throw new Error(`report takes no positional arguments (got ${quoteName(a.positionals[0], 40)})`);
     const rep = buildReport({ scale, regimes, outDir: a.options.out as string | undefined });
     console.log(`[report] ${rep.html} and ${rep.md}: ${rep.figures} figures, regimes ${rep.model.regimes.join(', ')}`);

@@ -209,4 +209,5 @@ test('`report` command: rebuilds from the records under results/ with the regime
   assert.match(md, /\| claim \| notebook \| owt-mini \| synth \|/);
   assert.ok(fs.statSync(path.join(out, 'report.html')).size > 4e6, 'the plotly bundle is inside');
   await assert.rejects(() => main(['report', 'extra']), /no positional arguments/);
+  await assert.rejects(() => main(['report', '--regimes', 'owt-mini,x y']), /--regimes entry 'x y' is not a regime/);
 });
