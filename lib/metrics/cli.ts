@@ -137,7 +137,7 @@ export function layerReport(res: MeasureResult, sinks?: SinkResult): string[] {
   }
   if (sinks) {
     lines.push(`(sinks: fraction of heads with attention on position 0 > ${sinks.meta.threshold}; pos0: mean attention on position 0, rows >= ${sinks.meta.firstRow}; ` +
-      `ent: entropy / uniform; |x0|, |v0|: position-0 norm / median; BI: block influence; dL: loss increase when skipped, base loss ${sinks.baseLoss.toFixed(4)})`);
+      `ent: entropy / uniform; |x0|, |v0|: position-0 norm / median; BI: block influence; dL: loss increase when skipped, ${Number.isFinite(sinks.baseLoss) ? `base loss ${sinks.baseLoss.toFixed(4)}` : 'not measured (--causal-windows 0)'})`);
   }
   return lines;
 }
