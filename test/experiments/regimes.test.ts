@@ -1,6 +1,7 @@
 // The data regime dimension of the lab (lib/experiments/regimes.ts): selection by INHERITUNE_REGIME and --regime,
 // clear errors for unknown regimes, the synthetic recipe applied to the setup, separate run and result folders, and
 // the regime's dataset prepared on first use, deterministically.
+import { SYNTHETIC_DATASETS } from '../../lib/data/synthetic';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -93,7 +94,12 @@ test('the synthetic regime\'s dataset is generated on first use, deterministical
   try {
     const [x, y] = [await labData(s, { dataDir: dirs[0] }), await labData(s, { dataDir: dirs[1] })];
     assert.equal(x.info.meta?.vocabSize, 128);
-    assert.equal((x.info.meta?.synthetic as { triggerMass: number }).triggerMass, LAB_REGIMES.synth.tiny.datasetRecipe?.overrides.triggerMass);
+    // The file records the generator's recipe with the regime's overrides applied.
+    const recipe = LAB_REGIMES.synth.tiny.datasetRecipe!;
+    const expected = { ...SYNTHETIC_DATASETS[recipe.generator], ...recipe.overrides };
+    const got = x.info.meta?.synthetic as { kind: string; triggerMass: number };
+    assert.equal(got.kind, expected.kind);
+    assert.equal(got.triggerMass, expected.triggerMass);
     assert.ok(isAligned(x.train) && isAligned(x.val));
     for (const f of ['train.bin', 'val.bin']) {
       assert.ok(fs.readFileSync(path.join(dirs[0], s.dataset, f)).equals(fs.readFileSync(path.join(dirs[1], s.dataset, f))), `${f} identical`);
