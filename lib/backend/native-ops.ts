@@ -152,14 +152,19 @@ type Arg = tf.Tensor | tf.GradSaveFunc;
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor | tf.Tensor[] =>
   tf.engine().runKernel(name, inputs, attrs) as tf.Tensor | tf.Tensor[];
 
-const geluNative = tf.customGrad((...args: Arg[]) => {
-  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  save([x]);
-  return {
-    value: run(GELU, { x }) as tf.Tensor,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(GELU_GRAD, { x: saved[0], dy }) as tf.Tensor,
-  };
-});
+/** An elementwise op with one native kernel forward (x) and one backward (x, dy), as a differentiable function. */
+function nativeUnary(forward: string, backward: string): (x: tf.Tensor) => tf.Tensor {
+  return tf.customGrad((...args: Arg[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([x]);
+    return {
+      value: run(forward, { x }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(backward, { x: saved[0], dy }) as tf.Tensor,
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
+}
+
+const geluNative = nativeUnary(GELU, GELU_GRAD);
 
 /** tanh GELU in one native kernel each way; any shape, float32. Only while nativeOpsActive(). */
 export function geluTanhNative(x: tf.Tensor): tf.Tensor {
@@ -167,14 +172,7 @@ export function geluTanhNative(x: tf.Tensor): tf.Tensor {
   return geluNative(x);
 }
 
-const geluExactOp = tf.customGrad((...args: Arg[]) => {
-  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  save([x]);
-  return {
-    value: run(GELU_EXACT, { x }) as tf.Tensor,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(GELU_EXACT_GRAD, { x: saved[0], dy }) as tf.Tensor,
-  };
-});
+const geluExactOp = nativeUnary(GELU_EXACT, GELU_EXACT_GRAD);
 
 /** Exact (erf) GELU in one native kernel each way; any shape, float32. Only while nativeOpsActive(). */
 export function geluExactNative(x: tf.Tensor): tf.Tensor {
