@@ -87,12 +87,12 @@ export function assembleReport(records: readonly ClaimRecord[], o: { scale: Scal
   return { scale: o.scale, regimes, sections };
 }
 
-/** "v ± s (n seeds)" or the row's text; never blank. */
+/** "v ± s kind (n seeds)" (kind: std, margin or stderr, when the record names it) or the row's text; never blank. */
 export function oursText(row: ClaimRow): string {
   const o = row.ours;
   if (o.value === undefined) return o.text ?? '–';
   const v = fmtNum(o.value);
-  const spread = o.spread !== undefined ? ` ± ${fmtNum(o.spread)}` : '';
+  const spread = o.spread !== undefined ? ` ± ${fmtNum(o.spread)}${o.spreadKind ? ` ${o.spreadKind}` : ''}` : '';
   const seeds = o.seeds !== undefined && o.seeds > 1 ? ` (${o.seeds} seeds)` : '';
   return `${v}${spread}${seeds}${o.text ? ` — ${o.text}` : ''}`;
 }

@@ -30,6 +30,9 @@ export interface BuiltReport {
 }
 
 const NOT_RUN = 'not run';
+/** What the "±" of each kind means (ClaimRow.ours.spreadKind). */
+export const SPREAD_LEGEND = '"± s std": sample std over seeds. "± s margin": a difference of two means over seeds, which counts only ' +
+  'beyond max(0.01 nats, std(A) + std(B)); s is that margin. "± s stderr": standard error over eval items.';
 const STATUS_CLASS: Record<string, string> = { reproduces: 'ok', partly: 'partly', 'does not reproduce': 'no', 'not comparable': 'na' };
 
 function statusHtml(e: RegimeEntry): string {
@@ -111,6 +114,7 @@ ${bundleScriptHtml()}</head>
 <p class="meta">Built ${escapeHtml(builtAt)} from the notebooks' claim records (results/&lt;notebook&gt;/${model.scale}/claims-*.json);
 regimes: ${model.regimes.map(escapeHtml).join(', ')}; plotly.js ${plotlyVersion()}. "${NOT_RUN}" means no notebook recorded that cell: nothing is filled in.
 Paper numbers come from the paper as catalogued in reference/paper.md (section in each claim).</p>
+<p class="meta">${escapeHtml(SPREAD_LEGEND)}</p>
 ${summary}
 ${sections.join('\n')}
 <p class="meta">The authors' curves: LLM-Inheritune training logs (MIT, reference/authors-logs/).</p>
@@ -123,7 +127,7 @@ const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function renderMarkdown(model: ReportModel, builtAt: string): string {
   const out = [`# When Attention Collapses: the paper's claims at scale \`${model.scale}\``, '',
-    `Built ${builtAt} from the notebooks' claim records. Regimes: ${model.regimes.join(', ')}. "${NOT_RUN}" means no notebook recorded that cell. Figures are in [report.html](report.html).`, '',
+    `Built ${builtAt} from the notebooks' claim records. Regimes: ${model.regimes.join(', ')}. "${NOT_RUN}" means no notebook recorded that cell. Figures are in [report.html](report.html).`, '', SPREAD_LEGEND, '',
     `| claim | notebook | ${model.regimes.join(' | ')} |`, `|---|---|${model.regimes.map(() => '---|').join('')}`,
     ...model.sections.map((s) => `| ${mdCell(s.claim.title)} | ${s.claim.notebook} | ${s.entries.map((e) => e.status ?? NOT_RUN).join(' | ')} |`), ''];
   for (const s of model.sections) {

@@ -29,6 +29,13 @@ export const CLAIM_IDS: readonly string[] = CLAIMS.map((c) => c.id);
 export const VERDICTS = ['reproduces', 'partly', 'does not reproduce', 'not comparable'] as const;
 export type VerdictStatus = (typeof VERDICTS)[number];
 
+/**
+ * What a row's "±" is: `std` the sample std over seeds of one quantity; `margin` what a difference of two means had
+ * to clear, max(0.01, std(A) + std(B)) (lib/experiments/spread.ts); `stderr` a standard error over eval items.
+ */
+export const SPREAD_KINDS = ['std', 'margin', 'stderr'] as const;
+export type SpreadKind = (typeof SPREAD_KINDS)[number];
+
 /** One compared quantity of a claim. */
 export interface ClaimRow {
   claim: ClaimId;
@@ -36,8 +43,11 @@ export interface ClaimRow {
   quantity: string;
   /** The paper's number: text as printed (with its source) and the value when it is one number. */
   paper: { text: string; value?: number };
-  /** Ours: the value, its spread (std over seeds) and the number of seeds when several ran; text when not a number. */
-  ours: { value?: number; spread?: number; seeds?: number; text?: string };
+  /**
+   * Ours: the value, its spread and what the spread is (SPREAD_KINDS; records without a kind print a bare ±), the
+   * number of seeds when several ran; text when not a number.
+   */
+  ours: { value?: number; spread?: number; spreadKind?: SpreadKind; seeds?: number; text?: string };
   /** The notebook's computed verdict for this row. */
   verdict: { status: VerdictStatus; text: string };
   /** Id of the key figure in the record's `figures`. */
@@ -127,6 +137,9 @@ export function validateClaimRecord(r: unknown, where: string): ClaimRecord {
     for (const k of ['value', 'spread'] as const) {
       if (row.ours[k] !== undefined && !Number.isFinite(row.ours[k])) fail(`${at}: ours.${k} ${quote(row.ours[k])} is not a finite number`);
     }
+    if (row.ours.spreadKind !== undefined && !(SPREAD_KINDS as readonly unknown[]).includes(row.ours.spreadKind)) {
+      fail(`${at}: ours.spreadKind ${quote(row.ours.spreadKind)}; expected one of ${SPREAD_KINDS.join(', ')}`);
+    }
     if (!(VERDICTS as readonly unknown[]).includes(row.verdict?.status)) fail(`${at}: verdict status ${quote(row.verdict?.status)}; expected one of ${VERDICTS.join(', ')}`);
     if (typeof row.verdict.text !== 'string') fail(`${at}: no verdict text`);
     if (row.figure !== undefined && !(row.figure in figures)) fail(`${at}: figure ${quote(row.figure)} is not in the record's figures`);
@@ -202,7 +215,9 @@ export function combineSeeds(perSeed: ClaimRow[][]): ClaimRow[] {
     if (values.every((v): v is number => typeof v === 'number')) {
       const mean = values.reduce((a, b) => a + b, 0) / n;
       const spread = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : undefined;
-      ours = { value: Math.round(mean * 1e4) / 1e4, spread: spread === undefined ? undefined : Math.round(spread * 1e4) / 1e4, seeds: n };
+      ours = spread === undefined
+        ? { value: Math.round(mean * 1e4) / 1e4, seeds: n }
+        : { value: Math.round(mean * 1e4) / 1e4, spread: Math.round(spread * 1e4) / 1e4, spreadKind: 'std', seeds: n };
     }
     const statuses = rows.map((r) => r.verdict.status);
     const same = statuses.every((s) => s === statuses[0]);

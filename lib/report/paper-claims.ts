@@ -72,7 +72,7 @@ export function rankClaims(m: MeasureResult, nLayer: number, figure?: string): C
 const status3 = (o: Verdict['outcome']): VerdictStatus => (o === 'reproduces' ? 'reproduces' : o === 'partly' ? 'partly' : 'does not reproduce');
 
 /** Ours as a difference of means over seeds: the value, the margin it had to clear, and the seed count. */
-const diffOurs = (d: Difference, seeds: number) => ({ value: r2(d.delta), spread: r2(d.margin), seeds });
+const diffOurs = (d: Difference, seeds: number) => ({ value: r2(d.delta), spread: r2(d.margin), spreadKind: 'margin' as const, seeds });
 const beats = (d: Difference | null | undefined) => d?.outcome === 'lower';
 
 /** Notebook 03 over seeds: Part A (Table 4) and Part B (Fig. 3), lazy minus random and best potent minus random. */
@@ -145,7 +145,7 @@ export function baselinesClaims(ms: readonly MethodSummary[], figure?: string): 
     out.push({
       claim: 'baselines-order', quantity: 'val loss: Inheritune − best warm start (half-width, stacking, hybrid stacking), mean over seeds',
       paper: { text: `${r2(t.ours.valLoss - t.hybrid.valLoss)} (Medium, Table 2: ours ${t.ours.valLoss} < hybrid ${t.hybrid.valLoss} < stacking ${t.stacking.valLoss} < half-width ${t.halfWidth.valLoss})`, value: r2(t.ours.valLoss - t.hybrid.valLoss) },
-      ours: { value: r2(-d.delta), spread: r2(d.margin), seeds, text: order(ms) },
+      ours: { value: r2(-d.delta), spread: r2(d.margin), spreadKind: 'margin', seeds, text: order(ms) },
       verdict: { status: d.outcome === 'lower' ? 'does not reproduce' : 'reproduces', text }, figure,
     });
   }
@@ -229,7 +229,7 @@ export function downstreamClaims(evals: ModelEval[], figure?: string): ClaimRow[
   const status: VerdictStatus = se === undefined ? (d >= 0 ? 'reproduces' : 'does not reproduce') : d >= -2 * se ? 'reproduces' : 'does not reproduce';
   return [{
     claim: 'downstream-evals', quantity: `${quantity} over ${avg.tasks.join(', ')}`, paper: { text: paperText, value: paperD },
-    ours: { value: r2(d), spread: se === undefined ? undefined : r2(se), text: se === undefined ? undefined : `${d.toFixed(2)} ± ${se.toFixed(2)} (stderr)` },
+    ours: se === undefined ? { value: r2(d) } : { value: r2(d), spread: r2(se), spreadKind: 'stderr' },
     verdict: { status, text: lines(downstreamVerdict(evals)) }, figure,
   }];
 }

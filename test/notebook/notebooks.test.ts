@@ -60,6 +60,8 @@ test('the executed notebooks wrote valid claim records for the report, linked to
     assert.ok(r.claims.length > 0, `${r.notebook}: claim rows`);
     const dir = r.regime === 'synth' ? synthDir : outDir;
     assert.equal(r.executedHtml && path.resolve(r.executedHtml), path.join(dir, `${r.notebook}.html`));
+    // A "±" the report prints must say what it is (std over seeds, a difference's margin, or a stderr).
+    for (const c of r.claims) if (c.ours.spread !== undefined) assert.ok(c.ours.spreadKind, `${r.notebook} '${c.quantity}': a spread without its kind`);
   }
   // The regime-dependent notebooks recorded the synth regime too.
   for (const nb of resolveNotebooks(undefined).filter(isRegimeNotebook).map((f) => path.basename(f, '.ipynb'))) {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClaimRow, claimRecordPath, combineSeeds, readClaimRecords, recordClaims } from '../../lib/report/claims';
 import { buildReport } from '../../lib/report/build';
+import { oursText } from '../../lib/report/assemble';
 import { ablationClaims, distillClaims } from '../../lib/report/paper-claims';
 import type { MethodResult } from '../../lib/experiments/baselines';
 import { lossCurveFigure } from '../../lib/train/plots';
@@ -147,6 +148,8 @@ test('stale records, executed-notebook links, and refused records', () => {
   const bad = (claims: ClaimRow[], figures = {}) => () => recordClaims({ root, notebook: '02-rank-profile', scale: 'tiny', regime: 'owt-mini', claims, figures });
   assert.throws(bad([{ ...toyRow, figure: undefined, ours: { value: NaN } }]), /ours\.value .* is not a finite number/);
   assert.throws(bad([{ ...toyRow, claim: 'nonsense' as ClaimRow['claim'], figure: undefined }]), /unknown claim "nonsense"/);
+  const badKind = { value: 1, spread: 0.1, spreadKind: 'sigma' } as unknown as ClaimRow['ours'];
+  assert.throws(bad([{ ...toyRow, figure: undefined, ours: badKind }]), /ours\.spreadKind "sigma"; expected one of std, margin, stderr/);
   assert.throws(bad([toyRow]), /figure "traj" is not in the record's figures/);
   assert.throws(() => recordClaims({ root, notebook: 'x', scale: 'tiny', regime: 'Bad Name', claims: [] }), /bad regime/);
   const file = claimRecordPath('02-rank-profile', 'tiny', 'owt-mini', root);
@@ -187,6 +190,9 @@ test('combineSeeds: mean, sample std and the seeds\' common verdict, or "partly"
   const row = (v: number, status: ClaimRow['verdict']['status']): ClaimRow => ({ ...toyRow, figure: undefined, ours: { value: v }, verdict: { status, text: `v=${v}` } });
   const agree = combineSeeds([[row(1, 'reproduces')], [row(2, 'reproduces')], [row(3, 'reproduces')]]);
   assert.deepEqual([agree[0].ours.value, agree[0].ours.spread, agree[0].ours.seeds, agree[0].verdict.status], [2, 1, 3, 'reproduces']);
+  assert.equal(agree[0].ours.spreadKind, 'std');
+  assert.equal(oursText(agree[0]), '2 ± 1 std (3 seeds)');
+  assert.equal(combineSeeds([[row(1, 'reproduces')]])[0].ours.spreadKind, undefined, 'one seed: no spread, no kind');
   const split = combineSeeds([[row(1, 'reproduces')], [row(2, 'does not reproduce')]]);
   assert.equal(split[0].verdict.status, 'partly');
   assert.match(split[0].verdict.text, /1 reproduces, 1 does not reproduce/);
