@@ -11,7 +11,7 @@ import { gptPatternSource } from '../metrics/gpt-patterns';
 import { aggregate, LayerRow } from '../metrics/attention-rank';
 import { SinkAccumulator, SinkResult, finishHookedSinkDiagnostics, hookedSinkPatternSource } from '../metrics/sink-measure';
 import { HookedModel, gptHookedModel } from '../model/hooked-model';
-import { layerMajorSinkPatternSource } from '../metrics/layer-major';
+import { BlockProgress, layerMajorSinkPatternSource } from '../metrics/layer-major';
 
 /** MaxRank(l) read off the repo's rank PNGs (reference/paper.md §1.4, about ±0.02; the plots start at layer 3). */
 export const PAPER_MAXRANK = {
@@ -63,13 +63,18 @@ export async function measureRankAndSinks(
 /** measureRankAndSinks for any model family (a Llama / GPT-NeoX folder: lib/model/families). */
 export async function measureRankAndSinksOn(
   model: HookedModel, val: TokenSource,
-  o: { N: number; T: number; seed: number; model: string; data: string; causalWindows?: number; batchSize?: number; onProgress?: (p: MeasureProgress) => void },
+  o: {
+    N: number; T: number; seed: number; model: string; data: string; causalWindows?: number; batchSize?: number;
+    onProgress?: (p: MeasureProgress) => void;
+    /** Streamed models only: each block's end in the layer-major pass (it does all the forward work up front). */
+    onBlock?: BlockProgress;
+  },
 ): Promise<{ rank: MeasureResult; sinks: SinkResult }> {
   const windows = rankWindows(val, o.N, o.T, o.seed);
   const acc = new SinkAccumulator(model.dims);
   const bs = Math.min(o.batchSize ?? 10, o.N);
   // Weights streamed from disk: one layer-major pass reads each block once for all windows.
-  const source = model.streamed && model.runLayerMajor ? layerMajorSinkPatternSource(model, acc, windows, bs) : hookedSinkPatternSource(model, acc);
+  const source = model.streamed && model.runLayerMajor ? layerMajorSinkPatternSource(model, acc, windows, bs, o.onBlock) : hookedSinkPatternSource(model, acc);
   const rank = await measureAttentionRanks(source, windows, {
     N: o.N, T: o.T, tau: 0.9, extraTaus: [0.8, 0.85, 0.95], eta: 0.9, batchSize: bs,
     contextLength: model.dims.blockSize, model: o.model, data: o.data, seed: o.seed, onProgress: o.onProgress,

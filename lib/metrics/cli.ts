@@ -106,6 +106,8 @@ export async function rankCommand(argv: string[], log: (s: string) => void = (s)
       `${N} windows of ${T} tokens from ${info.name} val (${info.tokens.val.toLocaleString()} tokens, windows ${aligned}), seed ${seed}`);
     const { rank: res, sinks } = await measureRankAndSinksOn(model, val, {
       N, T, seed, batchSize, model: modelName, data: `${info.name} val`, onProgress: progressPrinter(), causalWindows,
+      onBlock: ({ done, total, elapsedMs }) => log(`  block ${done}/${total} on all ${N} windows: ${(elapsedMs / 60000).toFixed(1)} min, ` +
+        `about ${((elapsedMs / done) * (total - done) / 60000).toFixed(1)} min of the forward left`),
     });
     const t = res.timings;
     log(`${t.matrices} attention matrices: forward with patterns, residuals and values ${(t.forwardMs / 1000).toFixed(1)} s, SVD ${(t.svdMs / 1000).toFixed(1)} s; ` +

@@ -11,8 +11,16 @@ import { SinkAccumulator } from './sink-measure';
 
 const KINDS = ['pattern', 'resid_pre', 'resid_post', 'v'] as const;
 
-/** windows: every window the protocol will ask for, in order; batchSize: the protocol's windows per call. */
-export function layerMajorSinkPatternSource(model: HookedModel, acc: SinkAccumulator, windows: readonly Int32Array[], batchSize: number): PatternFn {
+/** Progress of the layer-major pass: `done` of `total` blocks have run on every window, `elapsedMs` since it began. */
+export type BlockProgress = (p: { done: number; total: number; elapsedMs: number }) => void;
+
+/**
+ * windows: every window the protocol will ask for, in order; batchSize: the protocol's windows per call. onBlock is
+ * called as each block finishes on the last batch (the pass gives the protocol nothing until every block has run).
+ */
+export function layerMajorSinkPatternSource(
+  model: HookedModel, acc: SinkAccumulator, windows: readonly Int32Array[], batchSize: number, onBlock?: BlockProgress,
+): PatternFn {
   if (!model.runLayerMajor) throw new Error('layerMajorSinkPatternSource: the model has no layer-major pass');
   const L = model.dims.nLayer;
   let patterns: Array<Array<Float32Array | undefined>> | undefined; // [batch][layer] (B, nh, T, T)
@@ -43,6 +51,7 @@ export function layerMajorSinkPatternSource(model: HookedModel, acc: SinkAccumul
       acc.addLayer(l, pattern, pre, post, v, B, T);
       pats[b][l] = pattern;
       pending = {};
+      if (b === batches.length - 1) onBlock?.({ done: l + 1, total: L, elapsedMs: performance.now() - t0 });
     });
     for (const ids of batches) acc.addWindows(ids.length / T);
     acc.forwardMs += performance.now() - t0;

@@ -102,8 +102,13 @@ test('streamed models take the layer-major pass: rank and sink tables equal the 
       const model = loadFamilyFolder(path.join(FIX, 'neox_parallel_bf16'), { mode });
       assert.equal(model.streamed, mode === 'streamed');
       const before = tf.memory().numTensors;
-      out.push(await measureRankAndSinksOn(model, val, { N: 7, T: 12, seed: 4, model: 'm', data: 'd', batchSize: 3, causalWindows: 2 }));
+      const blocks: Array<[number, number]> = [];
+      const onBlock = (p: { done: number; total: number }) => blocks.push([p.done, p.total]);
+      out.push(await measureRankAndSinksOn(model, val, { N: 7, T: 12, seed: 4, model: 'm', data: 'd', batchSize: 3, causalWindows: 2, onBlock }));
       assert.equal(tf.memory().numTensors, before, `${mode}: no tensors left behind`);
+      // Streamed: one progress call per block, after the last batch ran through it; resident models report nothing.
+      const L = model.dims.nLayer;
+      assert.deepEqual(blocks, mode === 'streamed' ? Array.from({ length: L }, (_, l) => [l + 1, L]) : []);
       model.dispose();
     }
     assert.deepEqual(out[1].rank.aggregated.layers, out[0].rank.aggregated.layers);
