@@ -11,8 +11,6 @@
 //   at x = -0.75, where a relative error of the sum means nothing)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { enableNativeKernels, disableNativeKernels } from '../../lib/backend/native';
 import { geluExactNative, nativeOpsActive } from '../../lib/backend/native-ops';
@@ -20,12 +18,11 @@ import { geluExact, geluExactComposite } from '../../lib/model/ops';
 import { makeConfig } from '../../lib/model/config';
 import { initParams, disposeParams } from '../../lib/model/params';
 import { lossFn } from '../../lib/model/gpt';
-import { train } from '../../lib/train/trainer';
 import { assertClose, assertNoLeak, randomTensor } from '../helpers';
 import { nativeKernelsForTests } from './native-setup';
 import { Rng } from '../../lib/util/rng';
-import { FIXTURE_DIR, expected, fixtureParams, fixturesPresent, loadCase } from '../model/fixtures';
-import { FixedBatchSampler } from '../train/util';
+import { fixturesPresent } from '../model/fixtures';
+import { trainAgainstFixture } from '../train/fixture-training';
 
 const skipUnlessBuilt = nativeKernelsForTests();
 const rng = new Rng(2718);
@@ -195,38 +192,9 @@ test("a model with activation 'gelu' runs the native exact GELU in every layer o
 test('nanogpt_exact_gelu: 10 AdamW steps on the fast path with the native exact GELU match PyTorch', async (t) => {
   if (skipUnlessBuilt(t)) return;
   if (!fixturesPresent()) return t.skip('test/fixtures/gpt2 not generated');
-  const fc = loadCase('nanogpt_exact_gelu');
-  const adamw = JSON.parse(fs.readFileSync(path.join(FIXTURE_DIR, 'nanogpt_exact_gelu', 'case.json'), 'utf8')).adamw;
-  const params = fixtureParams(fc);
-  const before = tf.memory().numTensors;
-  try {
-    const res = await train({
-      params,
-      config: fc.cfg,
-      data: { train: new FixedBatchSampler(fc.tokens, fc.targets), batchSize: fc.B, blockSize: fc.T },
-      maxSteps: adamw.steps,
-      schedule: { lr: adamw.lr, minLr: adamw.lr, warmupIters: 0, decay: 'constant' },
-      optimizer: { beta1: adamw.beta1, beta2: adamw.beta2, eps: adamw.eps, weightDecay: adamw.weight_decay, decayRule: 'rank>=2' },
-      gradClip: adamw.grad_clip,
-      fast: true,
-      logInterval: 5,
-      progress: false,
-    });
-    assert.equal(tf.memory().numTensors, before, 'train() left tensors behind');
-    const steps = res.history.steps;
-    let lossErr = 0;
-    for (let i = 0; i < steps.length; i++) lossErr = Math.max(lossErr, Math.abs(steps[i].loss - adamw.losses[i]));
-    let paramErr = 0;
-    for (const [n, v] of Object.entries(params)) {
-      const want = expected(fc, `final.${n}`).data;
-      const got = v.dataSync();
-      for (let i = 0; i < got.length; i++) paramErr = Math.max(paramErr, Math.abs(got[i] - want[i]));
-    }
-    t.diagnostic(`max |loss err| ${lossErr.toExponential(2)}, final params max abs err ${paramErr.toExponential(2)}`);
-    assert.equal(steps.length, adamw.steps);
-    assert.ok(lossErr <= 1e-3, `loss trajectory off by ${lossErr}`);
-    assert.ok(paramErr <= 1e-4, `final parameters off by ${paramErr}`);
-  } finally {
-    disposeParams(params);
-  }
+  const { steps, expectedSteps, lossErr, paramErr } = await trainAgainstFixture('nanogpt_exact_gelu', true);
+  t.diagnostic(`max |loss err| ${lossErr.toExponential(2)}, final params max abs err ${paramErr.toExponential(2)}`);
+  assert.equal(steps, expectedSteps);
+  assert.ok(lossErr <= 1e-3, `loss trajectory off by ${lossErr}`);
+  assert.ok(paramErr <= 1e-4, `final parameters off by ${paramErr}`);
 });
