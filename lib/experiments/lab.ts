@@ -78,7 +78,7 @@ export const LAB_SETUPS: Record<Scale, LabSetup> = {
   },
   lab: {
     scale: 'lab', regime: 'owt-mini', dataset: 'owt-mini', reference: 'lab-12L', blockSize: 128, batchSize: 8, gradAccumSteps: 1,
-    referenceSteps: 600, targetSteps: 100, lr: 1e-3, minLr: 1e-4, warmupIters: 50, evalInterval: 100, evalBatches: 8,
+    referenceSteps: 600, targetSteps: 60, lr: 1e-3, minLr: 1e-4, warmupIters: 30, evalInterval: 100, evalBatches: 8,
     weightDecay: 0.1,
     rankN: 100, rankT: 100, probeInterval: 50, probeN: 16, probeT: 64, seed: 1337, seeds: [5000, 5001, 5002],
   },
