@@ -3,10 +3,12 @@
 // patterns), windows 2 and 4 miss it (the off-by-one guard), the Qwen2 layer rule is l >= max_window_layers (< would
 // miss layer 0's full pattern, max_window_layers + 1 layer 1's band), our patterns have exact zeros outside the band
 // and rows summing to 1; the pass without hooks (native softmax where it applies) and the layer-major pass
-// (runLayerMajor, streamed) match too; config.json parsing as transformers' MistralConfig / Qwen2Config. Tolerances
+// (runLayerMajor, streamed) match too; `rank --model` reads the banded patterns; config.json parsing as transformers' MistralConfig / Qwen2Config. Tolerances
 // as families.test.ts: logits 1e-4 relative with atol 1e-2 max|expected|, patterns 1e-5 absolute. No leaked tensors.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend, assertClose, assertNoLeak } from '../helpers';
@@ -16,6 +18,10 @@ import { parseFamilyConfig } from '../../lib/model/families/family-config';
 import { SlidingWindow, slidingWindowMask } from '../../lib/model/families/sliding-window';
 import { runHookedWithCache } from '../../lib/model/hooked-model';
 import { actName } from '../../lib/model/hooks';
+import { rankCommand } from '../../lib/metrics/cli';
+import { measureAttentionRanks } from '../../lib/metrics/measure';
+import { rankWindows } from '../../lib/experiments/rank-profile';
+import { describeDataset, openDataset } from '../../lib/data/dataset';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'families');
 const MISTRAL = 'mistral_sliding_window';
@@ -60,9 +66,12 @@ function withWindow(model: FamilyModel, sw: SlidingWindow): FamilyModel {
   return new FamilyModel({ ...model.cfg, slidingWindow: sw }, model.store, 'streamed');
 }
 
+let tmp: string;
 before(async () => {
   await setupBackend();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fam-swa-'));
 });
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('the reference band: pattern zero exactly where j <= i - 3 (and j > i), positive inside; Qwen2 layer 0 is full', () => {
   for (const [name, windowed] of [[MISTRAL, [true, true]], [QWEN2, [false, true, true]]] as const) {
@@ -203,6 +212,46 @@ test('layer-major pass (runLayerMajor, one window per batch): patterns and resid
         }
       }
     }
+  }
+});
+
+test('rank --model on windowed folders (T 16 > window 3): MaxRank as the protocol on the banded patterns, no leaks', async () => {
+  // raw uint16 token ids below the fixtures' vocabulary of 64 (a format fixture, not a corpus)
+  const dataDir = path.join(tmp, 'toks');
+  fs.mkdirSync(dataDir);
+  const ids = Uint16Array.from({ length: 3000 }, (_, i) => (i * 37 + ((i * i) % 11)) % 64);
+  fs.writeFileSync(path.join(dataDir, 'train.bin'), Buffer.from(ids.buffer));
+  fs.writeFileSync(path.join(dataDir, 'val.bin'), Buffer.from(ids.buffer));
+  for (const name of [MISTRAL, QWEN2]) {
+    const lines: string[] = [];
+    const before = tf.memory().numTensors;
+    const code = await rankCommand(['--model', path.join(DIR, name), '--data', dataDir, '--n', '4', '--t', '16', '--seed', '3', '--causal-windows', '0', '--out', path.join(tmp, name)], (s) => lines.push(s));
+    assert.equal(code, 0);
+    assert.equal(tf.memory().numTensors, before, 'the command leaves no tensors behind');
+    const header = lines.findIndex((l) => l.trim().startsWith('layer'));
+    const model = loadFamilyFolder(path.join(DIR, name));
+    const L = model.cfg.nLayer;
+    const rows = lines.slice(header + 1, header + 1 + L).map((l) => l.trim().split(/\s+/));
+    const val = openDataset(describeDataset(dataDir), 'val');
+    const windows = rankWindows(val, 4, 16, 3);
+    val.close();
+    const names = Array.from({ length: L }, (_, l) => actName('pattern', l));
+    const direct = await measureAttentionRanks(async (tokens, B, T) => {
+      const idx = tf.tensor2d(tokens, [B, T], 'int32');
+      const res = runHookedWithCache(model, idx, names, { stopAtLayer: L });
+      idx.dispose();
+      res.resid?.dispose();
+      const pats = names.map((n) => res.cache.get(n) as tf.Tensor4D);
+      for (const [l, p] of pats.entries()) {
+        // what the protocol reads: nothing outside the band of a windowed layer
+        if (!model.cfg.slidingWindow!.layers[l]) continue;
+        const v = p.dataSync();
+        forEachEntry(p.shape, (off, i, j) => assert.ok(j > i - W || v[off + j] === 0, `${name} layer ${l} [${i}, ${j}]`));
+      }
+      return pats;
+    }, windows, { N: 4, T: 16 });
+    model.dispose();
+    direct.aggregated.layers.forEach((r, i) => assert.equal(rows[i][1], r.maxRank.toFixed(2), `${name} layer ${i + 1} MaxRank`));
   }
 });
 
