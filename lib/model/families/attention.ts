@@ -39,8 +39,9 @@ export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
 
 /**
  * Causal attention, banded when ctx.window < T. q0 (B*T, nh*hd), k0 and v0 (B*T, nkv*hd) straight from the
- * projections -> z (B*T, nh*hd), the heads side by side before the output projection. Hooks: attn.hook_q|k|v [batch, pos, head, d_head] (before RoPE,
- * as TransformerLens), hook_attn_scores, hook_pattern [batch, head, q, k], hook_z.
+ * projections -> z (B*T, nh*hd), the heads side by side before the output projection. Hooks: attn.hook_q|k|v
+ * [batch, pos, head, d_head] (before RoPE, as TransformerLens), hook_attn_scores, hook_pattern [batch, head, q, k]
+ * (exact zeros outside the window), hook_z.
  */
 export function causalAttention(ctx: BlockCtx, l: number, q0: tf.Tensor, k0: tf.Tensor, v0: tf.Tensor, nh: number, nkv: number, hd: number): tf.Tensor {
   const { B, T, hk } = ctx;
