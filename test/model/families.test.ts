@@ -2,7 +2,7 @@
 // (fixtures in test/fixtures/families/<case>/): logits max |a-b| / (|b| + atol) <= 1e-4 with atol = 1e-2 max|expected|
 // (as test/model/half.test.ts), attention patterns <= 1e-5 absolute, residuals 1e-4 relative (same atol rule);
 // every case in resident and streamed weight modes; F16/BF16 checkpoints against the reference on their rounded
-// weights; sharded folders; no leaked tensors.
+// weights; sharded folders; Mistral's and Qwen2's sliding windows (more in families-sliding.test.ts); no leaked tensors.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -14,7 +14,11 @@ import { runHookedWithCache } from '../../lib/model/hooked-model';
 import { actName } from '../../lib/model/hooks';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'families');
-const CASES = ['llama_gqa_llama3', 'llama_gqa_llama3_bf16', 'llama_gqa_llama3_f16', 'qwen2_tied_linear', 'neox_parallel', 'neox_parallel_bf16', 'neox_parallel_f16', 'neox_sequential'];
+const CASES = [
+  'llama_gqa_llama3', 'llama_gqa_llama3_bf16', 'llama_gqa_llama3_f16', 'qwen2_tied_linear', 'neox_parallel', 'neox_parallel_bf16', 'neox_parallel_f16', 'neox_sequential',
+  // sliding windows (3) shorter than the sequence (8): Mistral in every layer, Qwen2 from max_window_layers (1) on
+  'mistral_sliding_window', 'qwen2_sliding_layers',
+];
 
 function expected(name: string): Record<string, { shape: number[]; data: Float64Array }> {
   const r = readSafetensors(path.join(DIR, name, 'expected.safetensors'));

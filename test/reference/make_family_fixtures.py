@@ -6,7 +6,9 @@ installed here; the equations below follow modeling_llama.py / modeling_gpt_neox
 rope_theta and rope_scaling default / linear / llama3, repeat_kv, SwiGLU; fused per-head query_key_value, partial
 rotary, parallel or sequential residual, GELU).
 
-Run from the repository root:  /usr/bin/python3 test/reference/make_family_fixtures.py
+Run from the repository root:  /usr/bin/python3 test/reference/make_family_fixtures.py [case ...]
+(with case names, only those folders are rewritten). Sliding-window cases (Mistral; Qwen2 with use_sliding_window and
+max_window_layers) use T_WINDOWED tokens, more than their window.
 Writes test/fixtures/families/<case>/: config.json, model.safetensors (or model-0000k-of-00002.safetensors +
 model.safetensors.index.json for the sharded case), expected.safetensors (F64): tokens (B, T), logits (B, T, V),
 loss (next-token cross-entropy over positions 0..T-2), and per layer l: pattern_l (B, nh, T, T), resid_pre_l and
@@ -66,13 +68,32 @@ def rope(x, d, theta, scaling):
     return torch.cat((xr * cos + rotate_half(xr) * sin, xp), dim=-1)
 
 
-def attend(q, k, v, nh, nkv, hd, rec, l):
-    """q (B, nh, T, hd), k/v (B, nkv, T, hd) after RoPE -> (B, T, nh*hd); records the pattern."""
+def layer_window(cfg, l):
+    """Sliding window of layer l, or None (plainly causal). Mistral: every layer, sliding_window defaults to 4096
+    and null disables it (MistralConfig). Qwen2: only with use_sliding_window, then layer_types if given, else the
+    layers l >= max_window_layers (default 28) (Qwen2Config; Qwen2Attention in transformers 4.4x)."""
+    if cfg["model_type"] == "mistral":
+        return cfg.get("sliding_window", 4096)
+    if cfg["model_type"] == "qwen2" and cfg.get("use_sliding_window", False) and cfg.get("sliding_window", 4096) is not None:
+        if cfg.get("layer_types") is not None:
+            return cfg.get("sliding_window", 4096) if cfg["layer_types"][l] == "sliding_attention" else None
+        return cfg.get("sliding_window", 4096) if l >= cfg.get("max_window_layers", 28) else None
+    return None
+
+
+def attend(q, k, v, nh, nkv, hd, rec, l, window=None):
+    """q (B, nh, T, hd), k/v (B, nkv, T, hd) after RoPE -> (B, T, nh*hd); records the pattern. With a window W, query
+    i sees keys i - W < j <= i (transformers masking_utils: sliding_window_overlay `kv_idx > q_idx - sliding_window`
+    and causal `kv_idx <= q_idx`)."""
+    B, _, T, _ = q.shape
     rep = nh // nkv
     k = k[:, :, None].expand(B, nkv, rep, T, hd).reshape(B, nh, T, hd)  # repeat_kv
     v = v[:, :, None].expand(B, nkv, rep, T, hd).reshape(B, nh, T, hd)
     s = q @ k.transpose(-1, -2) / math.sqrt(hd)
-    s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+    masked = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)  # the future: j > i
+    if window is not None:
+        masked = masked | torch.tril(torch.ones(T, T, dtype=torch.bool), -window)  # too far back: j <= i - W
+    s = s.masked_fill(masked, float("-inf"))
     p = torch.softmax(s, dim=-1)
     rec[f"pattern_{l}"] = p
     return (p @ v).transpose(1, 2).reshape(B, T, nh * hd)
@@ -93,6 +114,7 @@ def llama_forward(cfg, W, ids):
     def rms(x, w):
         return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
 
+    B, T = ids.shape
     rec = {}
     x = W["model.embed_tokens.weight"][ids]
     for l in range(cfg["num_hidden_layers"]):
@@ -105,7 +127,7 @@ def llama_forward(cfg, W, ids):
         v = lin(h, g("self_attn.v_proj.weight"), g("self_attn.v_proj.bias")).view(B, T, nkv, hd).transpose(1, 2)
         q = rope(q, hd, cfg["rope_theta"], cfg.get("rope_scaling"))
         k = rope(k, hd, cfg["rope_theta"], cfg.get("rope_scaling"))
-        x = x + lin(attend(q, k, v, nh, nkv, hd, rec, l), g("self_attn.o_proj.weight"), g("self_attn.o_proj.bias"))
+        x = x + lin(attend(q, k, v, nh, nkv, hd, rec, l, layer_window(cfg, l)), g("self_attn.o_proj.weight"), g("self_attn.o_proj.bias"))
         h = rms(x, g("post_attention_layernorm.weight"))
         gate = lin(h, g("mlp.gate_proj.weight"))
         x = x + lin(torch.nn.functional.silu(gate) * lin(h, g("mlp.up_proj.weight")), g("mlp.down_proj.weight"))
@@ -126,6 +148,7 @@ def neox_forward(cfg, W, ids):
     def ln(x, n):
         return torch.nn.functional.layer_norm(x, (C,), W[n + ".weight"], W[n + ".bias"], eps)
 
+    B, T = ids.shape
     rec = {}
     x = W["gpt_neox.embed_in.weight"][ids]
     for l in range(cfg["num_hidden_layers"]):
@@ -205,6 +228,11 @@ NEOX_BASE = {"architectures": ["GPTNeoXForCausalLM"], "model_type": "gpt_neox", 
              "layer_norm_eps": 1e-5, "rotary_pct": 0.25, "rotary_emb_base": 10000, "hidden_act": "gelu",
              "use_parallel_residual": True, "tie_word_embeddings": False, "torch_dtype": "float32"}
 NEOX_SEQ = {**NEOX_BASE, "use_parallel_residual": False, "rotary_pct": 0.5, "hidden_act": "gelu_new"}
+# Sliding windows shorter than the sequence (T_WINDOWED tokens), so that the band cuts the causal triangle.
+MISTRAL_SWA = {**LLAMA_BASE, "architectures": ["MistralForCausalLM"], "model_type": "mistral", "rope_theta": 10000.0,
+               "rope_scaling": None, "sliding_window": 3}
+QWEN2_SWA = {**QWEN2, "num_hidden_layers": 3, "use_sliding_window": True, "sliding_window": 3, "max_window_layers": 1}
+T_WINDOWED = 8
 
 # (case, config, weight maker, forward, dtype, sharded)
 CASES = [
@@ -216,7 +244,11 @@ CASES = [
     ("neox_parallel_bf16", NEOX_BASE, neox_weights, neox_forward, torch.bfloat16, True),
     ("neox_parallel_f16", NEOX_BASE, neox_weights, neox_forward, torch.float16, False),
     ("neox_sequential", NEOX_SEQ, neox_weights, neox_forward, torch.float32, False),
+    # appended, so that the seeds (from each case's index) of the cases above stay as they were
+    ("mistral_sliding_window", MISTRAL_SWA, llama_weights, llama_forward, torch.float32, False),
+    ("qwen2_sliding_layers", QWEN2_SWA, llama_weights, llama_forward, torch.float32, False),
 ]
+WINDOWED = {"mistral_sliding_window", "qwen2_sliding_layers"}
 
 
 def write_sharded(d, W):
@@ -233,15 +265,23 @@ def write_sharded(d, W):
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2, sort_keys=True)
 
 
-def main():
+def main(only):
+    """only: case names to (re)write, the others untouched; empty: every case, from an empty folder."""
     torch.set_num_threads(1)
-    if os.path.isdir(OUT):
+    unknown = set(only) - {c[0] for c in CASES}
+    if unknown:
+        sys.exit(f"unknown case(s) {sorted(unknown)}; cases: {[c[0] for c in CASES]}")
+    if not only and os.path.isdir(OUT):
         shutil.rmtree(OUT)
     for i, (name, cfg, make, fwd, dtype, sharded) in enumerate(CASES):
+        if only and name not in only:
+            continue
         base = name.replace("_bf16", "").replace("_f16", "")  # half cases round the weights of their float32 case
         g = torch.Generator().manual_seed(1000 + [c[0] for c in CASES].index(base))
         W = {k: v.to(dtype) for k, v in make(cfg, g).items()}  # the stored (rounded) weights
         d = os.path.join(OUT, name)
+        if os.path.isdir(d):
+            shutil.rmtree(d)
         os.makedirs(d)
         cfg = {**cfg, "torch_dtype": {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[dtype]}
         with open(os.path.join(d, "config.json"), "w") as f:
@@ -251,7 +291,7 @@ def main():
         else:
             save(os.path.join(d, "model.safetensors"), W, {"format": "pt"})
         W64 = {k: v.to(torch.float64) for k, v in W.items()}
-        ids = torch.randint(0, cfg["vocab_size"], (B, T), generator=torch.Generator().manual_seed(7 + i))
+        ids = torch.randint(0, cfg["vocab_size"], (B, T_WINDOWED if name in WINDOWED else T), generator=torch.Generator().manual_seed(7 + i))
         logits, rec = fwd(cfg, W64, ids)
         loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, cfg["vocab_size"]), ids[:, 1:].reshape(-1))
         out = {"tokens": ids.to(torch.float64), "logits": logits, "loss": loss.reshape(1), **rec}
@@ -260,4 +300,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,10 +1,12 @@
 // Pieces the Llama and GPT-NeoX blocks share: Linear with PyTorch's [out, in] weights, RMSNorm, and causal
-// self-attention with RoPE and grouped-query heads, firing the TransformerLens hook points on the way.
+// self-attention with RoPE, grouped-query heads and an optional sliding window (Mistral, Qwen2), firing the
+// TransformerLens hook points on the way.
 import * as tf from '@tensorflow/tfjs';
 import { HookRunner } from '../hookpoints';
 import { causalMask } from '../gpt';
 import { nativeOpsActive, causalSoftmaxNative } from '../../backend/native-ops';
 import { applyRope } from './rope';
+import { slidingWindowMask } from './sliding-window';
 
 /** Per-forward state a block reads. */
 export interface BlockCtx {
@@ -13,6 +15,8 @@ export interface BlockCtx {
   hk: HookRunner | undefined;
   cos: tf.Tensor2D;
   sin: tf.Tensor2D;
+  /** This block's sliding window (query i reads keys i - window < j <= i); undefined: plainly causal. */
+  window?: number;
   /** A weight of the current block by its name after 'model.layers.{l}.' / 'gpt_neox.layers.{l}.'; f32. */
   w: (suffix: string) => tf.Tensor;
   /** The same when the tensor may be absent (biases). */
@@ -34,9 +38,10 @@ export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
 }
 
 /**
- * Causal attention. q0 (B*T, nh*hd), k0 and v0 (B*T, nkv*hd) straight from the projections -> z (B*T, nh*hd), the
- * heads side by side before the output projection. Hooks: attn.hook_q|k|v [batch, pos, head, d_head] (before RoPE,
- * as TransformerLens), hook_attn_scores, hook_pattern [batch, head, q, k], hook_z.
+ * Causal attention, banded when ctx.window < T. q0 (B*T, nh*hd), k0 and v0 (B*T, nkv*hd) straight from the
+ * projections -> z (B*T, nh*hd), the heads side by side before the output projection. Hooks: attn.hook_q|k|v
+ * [batch, pos, head, d_head] (before RoPE, as TransformerLens), hook_attn_scores, hook_pattern [batch, head, q, k]
+ * (exact zeros outside the window), hook_z.
  */
 export function causalAttention(ctx: BlockCtx, l: number, q0: tf.Tensor, k0: tf.Tensor, v0: tf.Tensor, nh: number, nkv: number, hd: number): tf.Tensor {
   const { B, T, hk } = ctx;
@@ -58,11 +63,14 @@ export function causalAttention(ctx: BlockCtx, l: number, q0: tf.Tensor, k0: tf.
   const scale = 1 / Math.sqrt(hd);
   const qk = tf.matMul(q, k, false, true); // (B, nh, T, T)
   const scoresName = `blocks.${l}.attn.hook_attn_scores`;
+  // A window at least T long masks nothing the causal mask does not: such windows take the plain causal path.
+  const banded = ctx.window !== undefined && ctx.window < T;
   let p: tf.Tensor;
-  if (nativeOpsActive() && !(hk && hk.has(scoresName))) {
+  if (nativeOpsActive() && !banded && !(hk && hk.has(scoresName))) {
     p = causalSoftmaxNative(qk, scale);
   } else {
-    let att = tf.add(tf.mul(qk, tf.scalar(scale)), causalMask(T)); // masked entries exactly -Infinity
+    const mask = banded ? slidingWindowMask(T, ctx.window!) : causalMask(T); // (T, T)
+    let att = tf.add(tf.mul(qk, tf.scalar(scale)), mask); // masked entries exactly -Infinity
     if (hk) att = hk.run(scoresName, att);
     p = tf.softmax(att, -1);
   }

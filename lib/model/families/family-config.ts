@@ -1,12 +1,13 @@
 // Hugging Face config.json of the analysis-only model families -> one FamilyConfig.
 //   llama   model_type llama / mistral / qwen2 (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama): RMSNorm, RoPE (with
 //           rope_theta and rope_scaling), SwiGLU MLP, grouped-query attention, tied or untied lm_head, q/k/v biases
-//           (attention_bias, always on for Qwen2)
+//           (attention_bias, always on for Qwen2), sliding-window attention (Mistral; Qwen2 per layer)
 //   neox    model_type gpt_neox (Pythia): LayerNorm, partial RoPE (rotary_pct), fused per-head query_key_value,
 //           GELU MLP, parallel or sequential residual, untied embed_out
 // Everything the forward would get wrong if ignored is read and checked; an unknown value is refused in one line.
 import { listProblems, quote } from '../../util/errors';
 import { RopeScaling, parseRopeScaling } from './rope';
+import { SlidingWindow, parseSlidingWindow } from './sliding-window';
 import { CONFIG_LIMITS } from '../config';
 
 export type Family = 'llama' | 'neox';
@@ -45,8 +46,8 @@ export interface FamilyConfig {
   mlpBias: boolean;
   /** NeoX: attention and MLP read the same input (x + attn(ln1 x) + mlp(ln2 x)). */
   parallelResidual: boolean;
-  /** Mistral's sliding window: windows longer than it would need a banded mask, which is not implemented. */
-  slidingWindow?: number;
+  /** Mistral's / Qwen2's sliding-window attention (banded causal mask in the layers it marks); absent: all causal. */
+  slidingWindow?: SlidingWindow;
 }
 
 const LLAMA_TYPES = ['llama', 'mistral', 'qwen2'];
@@ -124,12 +125,12 @@ export function parseFamilyConfig(json: Record<string, unknown>, label: string):
     problems.push((e as Error).message);
   }
   const attentionBias = bool('attention_bias', false);
-  const slidingOn = mt === 'mistral' ? true : json.use_sliding_window === true;
-  const sw = json.sliding_window;
+  const nLayer = int('num_hidden_layers');
+  const slidingWindow = parseSlidingWindow(json, mt, nLayer, problems);
   const cfg: FamilyConfig = {
     family,
     modelType: mt,
-    nLayer: int('num_hidden_layers'),
+    nLayer,
     nHead,
     nKVHead,
     headDim,
@@ -147,7 +148,7 @@ export function parseFamilyConfig(json: Record<string, unknown>, label: string):
     oBias: family === 'neox' || attentionBias,
     mlpBias: family === 'neox' || bool('mlp_bias', false),
     parallelResidual: family === 'neox' ? bool('use_parallel_residual', true) : false,
-    ...(slidingOn && typeof sw === 'number' ? { slidingWindow: sw } : {}),
+    ...(slidingWindow ? { slidingWindow } : {}),
   };
   if (family === 'neox' && json.attention_bias === false) problems.push('attention_bias false is not supported for gpt_neox');
   if (problems.length) throw new Error(`${label}: unsupported ${mt} config: ${listProblems(problems)}`);

@@ -22,6 +22,7 @@ import { FamilyConfig, parseFamilyConfig } from './family-config';
 import { HFTensorStore, openTensorStore, readJSONFile } from './hf-folder';
 import { BlockCtx, linearT, rmsNorm } from './attention';
 import { ropeTables } from './rope';
+import { describeSlidingWindow, layerWindow } from './sliding-window';
 import { LLAMA_EMBED, LLAMA_FINAL_NORM, LLAMA_HEAD, llamaBlock, llamaBlockPrefix, llamaBlockTensors } from './llama';
 import { NEOX_EMBED, NEOX_FINAL_NORM, NEOX_FINAL_NORM_BIAS, NEOX_HEAD, neoxBlock, neoxBlockPrefix, neoxBlockTensors } from './neox';
 
@@ -52,7 +53,8 @@ export class FamilyModel implements HookedModel {
     this.dims = { nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.dModel, blockSize: cfg.contextLength, vocabSize: cfg.vocabSize };
     const dt = [...new Set(store.names().map((n) => store.info(n).dtype))].join('/');
     const gqa = cfg.nKVHead !== cfg.nHead ? `, GQA ${cfg.nHead}/${cfg.nKVHead} heads` : '';
-    this.description = `${cfg.modelType} (${cfg.nLayer} layers x ${cfg.nHead} heads${gqa}, width ${cfg.dModel}; ${dt} weights, ${mode === 'streamed' ? 'streamed from disk per block' : 'resident in float32'})`;
+    const swa = cfg.slidingWindow ? `, ${describeSlidingWindow(cfg.slidingWindow)}` : '';
+    this.description = `${cfg.modelType} (${cfg.nLayer} layers x ${cfg.nHead} heads${gqa}${swa}, width ${cfg.dModel}; ${dt} weights, ${mode === 'streamed' ? 'streamed from disk per block' : 'resident in float32'})`;
     const isLlama = cfg.family === 'llama';
     this.embed = this.readChecked(isLlama ? LLAMA_EMBED : NEOX_EMBED);
     this.headName = isLlama ? (store.has(LLAMA_HEAD) ? LLAMA_HEAD : LLAMA_EMBED) : NEOX_HEAD;
@@ -180,7 +182,7 @@ export class FamilyModel implements HookedModel {
     const c = this.cfg;
     const pre = this.prefix(l);
     const get = (s: string) => w?.get(s) ?? this.weight(pre + s);
-    const ctx: BlockCtx = { B, T, hk, cos, sin, w: get, maybe: (s) => (this.store.has(pre + s) ? get(s) : undefined) };
+    const ctx: BlockCtx = { B, T, hk, cos, sin, window: layerWindow(c.slidingWindow, l), w: get, maybe: (s) => (this.store.has(pre + s) ? get(s) : undefined) };
     return c.family === 'llama' ? llamaBlock(c, ctx, x, l) : neoxBlock(c, ctx, x, l);
   }
 
@@ -246,7 +248,6 @@ function checkIds(t: tf.Tensor, c: FamilyConfig, label: string, allowIgnore: boo
   const [B, T] = t.shape as [number, number];
   if (B < 1 || T < 1) throw new Error(`${label} is empty: shape [${t.shape}]`);
   if (T > c.contextLength) throw new Error(`sequence length ${T} exceeds the model's context (max_position_embeddings ${c.contextLength})`);
-  if (c.slidingWindow !== undefined && T > c.slidingWindow) throw new Error(`sequence length ${T} exceeds the sliding window (${c.slidingWindow}); banded attention is not implemented`);
   const v = t.dataSync();
   const lo = allowIgnore ? -1 : 0;
   for (let i = 0; i < v.length; i++) {
