@@ -223,6 +223,14 @@ test('HookedModelScorer on the NeoX folder: left truncation to max_length and ro
     let sum = 0;
     for (const [ctx, cont] of windows) sum += llFromLogits(model, { context: [...ctx.slice(0, ctx.length - cont.length + 1)], continuation: cont }, maxLength).ll;
     assertClose([rolled], [sum], 1e-4, 'rolling log-likelihood');
+    // A logits budget of one 8-token row per forward: the same scores from more forwards; below one row: refused.
+    const split = new HookedModelScorer(model, { tokenizer: tok, harness: '0.4', maxLength, batchSize: 2, logitsBudgetBytes: 8 * 957 * 4 });
+    const parts = await split.loglikelihood(pairs, '0.4');
+    assertClose(parts.map((r) => r.ll), res.map((r) => r.ll), 1e-5, 'split batch (no padding) vs one padded batch');
+    assert.deepEqual(parts.map((r) => r.isGreedy), res.map((r) => r.isGreedy));
+    assert.equal(split.stats.forwardPasses, 2);
+    const tiny = new HookedModelScorer(model, { tokenizer: tok, harness: '0.4', maxLength, logitsBudgetBytes: 1000 });
+    await assert.rejects(tiny.loglikelihood(pairs, '0.4'), /a request of 8 tokens needs 0\.00 GiB of float32 logits \(8 x vocabulary 957\).*lower --max-length/);
   } finally {
     model.dispose();
   }
@@ -238,6 +246,12 @@ test('eval --model <folder>: clear errors (no tokenizer, --activation, --tokeniz
   writeModel(small, 'llama_gqa_llama3', 500, 'llama2-spm', 8);
   await assert.rejects(evalCommand(['--model', small, ...base], quiet), /token ids up to 999 but the model's vocab_size is 500/);
   await assert.rejects(evalCommand(['--model', path.join(FIX, 'gpt2', 'missing'), ...base], quiet), /no such file or folder/);
+  const gpt2 = path.join(tmp, 'gpt2-config-only');
+  fs.mkdirSync(gpt2);
+  fs.writeFileSync(path.join(gpt2, 'config.json'), JSON.stringify({ model_type: 'gpt2' }));
+  await assert.rejects(evalCommand(['--model', gpt2, ...base, '--tokenizer', llamaDir], quiet), /--tokenizer is for Llama \/ NeoX folders; .* is a GPT-2 checkpoint, scored with GPT-2's BPE/);
+  fs.writeFileSync(path.join(gpt2, 'config.json'), JSON.stringify({ model_type: 'falcon' }));
+  await assert.rejects(evalCommand(['--model', gpt2, ...base], quiet), /unknown model_type "falcon"; eval --model reads gpt2, llama, mistral, qwen2, gpt_neox/);
   const out = path.join(tmp, 'bare-out');
   assert.equal(await evalCommand(['--model', bare, ...base, '--out', out, '--tokenizer', path.join(FIX, 'tokenizers', 'llama2-spm')], quiet), 0);
   const r = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { config: Record<string, unknown> };
