@@ -1,5 +1,5 @@
 // `eval --model` on Llama / GPT-NeoX Hugging Face folders. The models: the tiny family fixtures' config.json
-// (test/fixtures/families llama_gqa_llama3, neox_sequential) with vocab_size widened to the tokenizer's and random
+// (test/fixtures/families llama_gqa_llama3, neox_sequential, qwen2_tied_linear) with vocab_size widened to the tokenizer's and random
 // N(0, 0.2²) weights written here, so that logits differ clearly between tokens (the fixtures' 64-token vocabularies
 // cannot hold the tokenizer fixtures' ids). The tokenizers: the FORMAT fixtures of test/fixtures/tokenizers (llama2-spm
 // adds BOS <s> = 1 by default, as Llama 2's; neox-bytelevel adds nothing and has bos = eos = <|endoftext|> = 956). Task
@@ -33,6 +33,7 @@ let tmp: string;
 let dataDir: string;
 let llamaDir: string;
 let neoxDir: string;
+let qwenDir: string;
 
 /** A model folder: `family` fixture's config.json with vocab_size `vocab`, random weights, `tokenizer` fixture's files. */
 function writeModel(dir: string, family: string, vocab: number, tokenizer: string | undefined, seed: number): void {
@@ -62,6 +63,10 @@ before(async () => {
   neoxDir = path.join(tmp, 'tiny-neox');
   writeModel(llamaDir, 'llama_gqa_llama3', 1000, 'llama2-spm', 5);
   writeModel(neoxDir, 'neox_sequential', 957, 'neox-bytelevel', 6);
+  // Qwen2 style: no BOS (tokenizer_config.json bos_token null), so the prefix token is eos <|endoftext|>.
+  qwenDir = path.join(tmp, 'tiny-qwen2');
+  writeModel(qwenDir, 'qwen2_tied_linear', 957, 'neox-bytelevel', 9);
+  fs.writeFileSync(path.join(qwenDir, 'tokenizer_config.json'), JSON.stringify({ bos_token: null, eos_token: '<|endoftext|>' }));
 });
 
 after(() => {
@@ -168,25 +173,37 @@ test('tokenizers the harness would mis-split are refused: add_eos_token, flags c
   assert.equal(harnessHFTokenizer(make('tok-eos3', { add_eos_token: true }), '0.3').eot, 2, 'v0.3 adds no special tokens, so the flags do not matter');
 });
 
-for (const [label, harness] of [['0.4', '0.4'], ['0.3', '0.3']] as const) {
-  test(`eval --model <llama folder> --harness ${label}: every logged score is the families forward's log-softmax sum on the harness's ids`, async () => {
-    const out = path.join(tmp, `llama-out-${label}`);
+interface E2ECase {
+  folder: () => string;
+  tokenizer: string; // fixture whose plain encoding the expected ids use
+  harness: '0.3' | '0.4';
+  bosAdded: number[]; // what 0.4's tok_encode puts before the text
+  prefix: number; // 0.4: prefix_token_id; 0.3: eos
+}
+const E2E: Record<string, E2ECase> = {
+  'llama 0.4': { folder: () => llamaDir, tokenizer: 'llama2-spm', harness: '0.4', bosAdded: [1], prefix: 1 },
+  'llama 0.3': { folder: () => llamaDir, tokenizer: 'llama2-spm', harness: '0.3', bosAdded: [], prefix: 2 },
+  'gpt_neox 0.4': { folder: () => neoxDir, tokenizer: 'neox-bytelevel', harness: '0.4', bosAdded: [], prefix: 956 },
+  'qwen2 0.4': { folder: () => qwenDir, tokenizer: 'neox-bytelevel', harness: '0.4', bosAdded: [], prefix: 956 },
+};
+
+for (const [label, c] of Object.entries(E2E)) {
+  test(`eval --model <${label.split(' ')[0]} folder> --harness ${c.harness}: every logged score is the families forward's log-softmax sum on the harness's ids`, async () => {
+    const out = path.join(tmp, `out-${label.replace(' ', '-')}`);
     const logs: string[] = [];
-    const args = ['--model', llamaDir, '--tasks', 'arc_easy,piqa,lambada_openai', '--data-dir', dataDir, '--out', out, '--no-cache', '--harness', harness, '--batch-size', '3'];
+    const args = ['--model', c.folder(), '--tasks', 'arc_easy,piqa,lambada_openai', '--data-dir', dataDir, '--out', out, '--no-cache', '--harness', c.harness, '--batch-size', '3'];
     assert.equal(await evalCommand(args, (s) => logs.push(s)), 0);
-    assert.ok(logs.some((l) => l.includes(`harness ${harness} rules`)), 'the log names the tokenizer rules');
-    assert.ok(logs.some((l) => /eval: tiny-llama \(llama 2L.*max_length 64/.test(l)), 'max_length = max_position_embeddings');
-    const dir = path.join(FIX, 'tokenizers', 'llama2-spm');
-    const plain = loadHFTokenizer(dir).encode;
-    const model = loadFamilyFolder(llamaDir);
+    assert.ok(logs.some((l) => l.includes(`harness ${c.harness} rules`)), 'the log names the tokenizer rules');
+    assert.ok(logs.some((l) => new RegExp(`eval: ${path.basename(c.folder())} \\(${label.split(' ')[0]} 2L.*max_length 64`).test(l)), 'max_length = max_position_embeddings');
+    const plain = loadHFTokenizer(path.join(FIX, 'tokenizers', c.tokenizer)).encode;
+    const model = loadFamilyFolder(c.folder());
     try {
       let checked = 0;
       for (const task of ['arc_easy', 'piqa', 'lambada_openai']) {
         const lines = fs.readFileSync(sampleFile(out, task) as string, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
         for (const s of lines) {
           Object.values(s.arguments as Record<string, { arg_0: string; arg_1: string }>).forEach(({ arg_0, arg_1 }, i) => {
-            const req = harness === '0.4' ? harness04(plain, [1], 1, arg_0, arg_1) : harness03(plain, 2, arg_0, arg_1);
-            if (harness === '0.4') assert.equal(req.context[0], 1, 'Llama contexts start with BOS in 0.4');
+            const req = c.harness === '0.4' ? harness04(plain, c.bosAdded, c.prefix, arg_0, arg_1) : harness03(plain, c.prefix, arg_0, arg_1);
             const want = llFromLogits(model, req, 64);
             const [ll, greedy] = s.resps[i][0] as [string, string];
             assertClose([Number(ll)], [want.ll], 1e-4, `${task} doc ${s.doc_id} request ${i}`);
