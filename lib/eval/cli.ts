@@ -27,6 +27,9 @@ export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [optio
                       own tokenizer.json under the harness version's BOS and prefix-token rules)
   --tokenizer DIR     the folder holding tokenizer.json (+ tokenizer_config.json) for a Llama / NeoX model whose own
                       folder lacks it (default: the model folder; refused for GPT-2, which uses GPT-2's BPE)
+  --add_bos_token true|false
+                      harness 0.4's HFLM add_bos_token for a Llama / NeoX folder (default: the tokenizer's default
+                      special tokens, as the harness since v0.4.9.2; false: no BOS, the default of v0.4.0-v0.4.9.1)
   --tasks LIST        comma-separated task names, or table1 (the five of Table 1), all (the eight of Table 7), or
                       the harness's tags ai2_arc (arc_easy, arc_challenge) / lambada (lambada_openai,
                       lambada_standard). Tasks: ${TASK_NAMES.join(', ')},
@@ -92,6 +95,7 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
     'no-cache': { type: 'boolean' }, strict: { type: 'boolean' }, 'no-samples': { type: 'boolean' }, compare: { type: 'string' },
     backend: { type: 'string' }, harness: { type: 'string' }, num_fewshot: { type: 'number' }, bootstrap_iters: { type: 'number' },
     acc_bytes: { type: 'boolean' }, 'allow-non-finite': { type: 'boolean' }, activation: ACTIVATION_OPTION, tokenizer: { type: 'string' },
+    add_bos_token: { type: 'string' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${EVAL_HELP}`);
@@ -102,7 +106,11 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
   const allowNonFinite = o['allow-non-finite'] === true;
   const activation = parseActivation(o.activation);
   // The weights and tokenizer do not need the backend: a bad path or a missing tokenizer fails before anything starts.
-  const family = openFamilyEval(modelPath, { harness, allowNonFinite, activation, tokenizerDir: o.tokenizer as string | undefined });
+  const addBos = o.add_bos_token === undefined ? undefined : String(o.add_bos_token);
+  if (addBos !== undefined && addBos !== 'true' && addBos !== 'false') throw new Error(`--add_bos_token must be true or false, got '${addBos}'`);
+  const family = openFamilyEval(modelPath, {
+    harness, allowNonFinite, activation, tokenizerDir: o.tokenizer as string | undefined, addBosToken: addBos === undefined ? undefined : addBos === 'true',
+  });
   const ckpt = family ? undefined : loadModelWithActivation(modelPath, '--model', activation, { allowNonFinite });
   const tasks = parseTaskList(String(o.tasks));
   const paperRows = o.compare ? paperRowsMatching(String(o.compare)) : undefined;
@@ -166,7 +174,7 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
       config: {
         model: name, model_args: modelPath, model_fingerprint: fingerprint, batch_size: scorer.batchSize,
         max_length: scorer.maxLength, device: backend.name, use_cache: cache?.file ?? null,
-        ...(family ? { model_type: family.modelType, tokenizer: family.tokenizer.folder, tokenizer_sha256: family.tokenizer.sha256 } : {}),
+        ...(family ? { model_type: family.modelType, tokenizer: family.tokenizer.folder, tokenizer_sha256: family.tokenizer.sha256, add_bos_token: addBos === undefined ? null : addBos === 'true' } : {}),
       },
     });
     log(`forward passes ${scorer.stats.forwardPasses}, requests ${scorer.stats.requests} (${scorer.stats.cacheHits} from the cache)`);

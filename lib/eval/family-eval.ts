@@ -30,6 +30,8 @@ export interface FamilyEvalOptions {
   activation?: Activation;
   /** A folder holding tokenizer.json to use instead of the model folder's. */
   tokenizerDir?: string;
+  /** Harness 0.4's HFLM add_bos_token (default None: the tokenizer's default special tokens). */
+  addBosToken?: boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export function openFamilyEval(modelPath: string, o: FamilyEvalOptions): OpenedF
   if (!fs.existsSync(modelPath)) throw new Error(`--model ${modelPath}: no such file or folder`);
   if (!familyConfigOf(modelPath, 'eval')) {
     if (o.tokenizerDir !== undefined) throw new Error(`--tokenizer is for Llama / NeoX folders; ${modelPath} is a GPT-2 checkpoint, scored with GPT-2's BPE`);
+    if (o.addBosToken !== undefined) throw new Error(`--add_bos_token is for Llama / NeoX folders; ${modelPath} is a GPT-2 checkpoint (GPT-2's BPE adds no BOS)`);
     return undefined;
   }
   const model = openRankModel(modelPath, { allowNonFinite: o.allowNonFinite, activation: o.activation, command: 'eval' });
@@ -51,7 +54,7 @@ export function openFamilyEval(modelPath: string, o: FamilyEvalOptions): OpenedF
     throw new Error(`${where}: eval scores a ${family.config.modelType} model with its own tokenizer (never GPT-2's BPE); ` +
       `put the model's ${HF_TOKENIZER_FILE} (and tokenizer_config.json) there${o.tokenizerDir === undefined ? ' or pass --tokenizer DIR' : ''}`);
   }
-  const tokenizer = harnessHFTokenizer(tokDir, o.harness);
+  const tokenizer = harnessHFTokenizer(tokDir, o.harness, o.addBosToken);
   if (tokenizer.vocabSize > family.config.vocabSize) {
     throw new Error(`${path.join(tokDir, HF_TOKENIZER_FILE)} has token ids up to ${tokenizer.vocabSize - 1} but the model's vocab_size is ` +
       `${family.config.vocabSize}: this tokenizer is not the model's`);

@@ -12,6 +12,9 @@
 //     tok_encode(continuation, add_special_tokens=False) (./requests encodePair).
 //   HFLM.loglikelihood_rolling: windows of tok_encode(string) with prefix_token_id; for a BOS-adding tokenizer the
 //     first scored token is the string's BOS after the prefix BOS (log p(BOS | BOS) counts), as in the harness.
+//   HFLM(add_bos_token=...) (eval --add_bos_token): false passes add_special_tokens=False to every tok_encode (no BOS;
+//     the default of releases v0.4.0 to v0.4.9.1, before #3347 made it None); true is the default encoding, accepted
+//     only when that already adds [bos] (transformers would rebuild some tokenizers' post-processors: not emulated).
 // harness 0.3 = v0.3.0's BaseLM (lm_eval/base.py) with the tok_encode of v0.3.0's HFLM (lm_eval/models/gpt2.py:
 //   encode(string, add_special_tokens=False)) and of the paper's lit-gpt wrapper (encode(string, bos=False, eos=False)):
 //   no BOS anywhere; eot_token_id = eos_token_id for empty contexts and rolling windows. (v0.3.0's HFLM itself asserts
@@ -55,8 +58,8 @@ function specialId(tok: HFTokenizer, tc: Record<string, unknown>, kind: 'bos' | 
   return kind === 'bos' ? tok.bosId : tok.eosId;
 }
 
-/** Loads `dir`'s tokenizer.json with harness `h`'s encoding rules (see the file comment). */
-export function harnessHFTokenizer(dir: string, h: HarnessVersion): HarnessHFTokenizer {
+/** Loads `dir`'s tokenizer.json with harness `h`'s encoding rules (see the file comment); `addBosToken` is HFLM's. */
+export function harnessHFTokenizer(dir: string, h: HarnessVersion, addBosToken?: boolean): HarnessHFTokenizer {
   const folder = path.resolve(dir);
   const tjFile = path.join(folder, HF_TOKENIZER_FILE);
   const tcFile = path.join(folder, HF_TOKENIZER_CONFIG_FILE);
@@ -72,6 +75,7 @@ export function harnessHFTokenizer(dir: string, h: HarnessVersion): HarnessHFTok
   const sources = tok.specialSources.length ? `; special tokens from ${tok.specialSources.join(', ')}` : '';
 
   if (h === '0.3') {
+    if (addBosToken !== undefined) throw new Error('add_bos_token is an argument of harness 0.4\'s HFLM; harness 0.3 adds no special tokens');
     if (eos === undefined) throw new Error(`${folder}: the tokenizer names no eos token, which harness 0.3 uses as the prefix (eot_token_id) of empty contexts and rolling windows`);
     return {
       ...base, encode: plain, eot: eos, defaultPrefix: [],
@@ -98,15 +102,20 @@ export function harnessHFTokenizer(dir: string, h: HarnessVersion): HarnessHFTok
   if (tc.add_bos_token === false && added.before.length) {
     throw new Error(`${tcFile}: add_bos_token is false but ${HF_TOKENIZER_FILE}'s post-processor adds [${added.before}]; make them agree`);
   }
+  if (addBosToken === true && !(bos !== undefined && added.before.length === 1 && added.before[0] === bos)) {
+    throw new Error(`${folder}: add_bos_token true asks for a BOS that this tokenizer's default encoding does not add ([${added.before}] before the text); ` +
+      'transformers would rebuild the post-processor for some tokenizer classes, which eval does not emulate');
+  }
   // has_bos_prefix: transformers' decode(prefix_token_id) keeps special tokens ("<s>", "<|begin_of_text|>").
   const prefixText = tok.tokenizer.decode([prefixId], { skip_special_tokens: false });
   const withDefaults = (text: string): number[] => tok.tokenizer.encode(text).ids;
+  const before = addBosToken === false ? [] : added.before;
   return {
     ...base,
     eot: prefixId,
-    defaultPrefix: added.before,
-    encode: (text: string) => (text.startsWith(prefixText) ? plain(text) : withDefaults(text)),
-    description: `${tok.name}: harness 0.4 rules (default special tokens: [${added.before}] before the text; prefix token ` +
-      `${bos !== undefined ? 'bos' : 'eos'} ${prefixId} ${quote(prefixText)})${sources}`,
+    defaultPrefix: before,
+    encode: addBosToken === false ? plain : (text: string) => (text.startsWith(prefixText) ? plain(text) : withDefaults(text)),
+    description: `${tok.name}: harness 0.4 rules (add_bos_token ${addBosToken === undefined ? 'None' : addBosToken ? 'True' : 'False'}: ` +
+      `[${before}] before the text; prefix token ${bos !== undefined ? 'bos' : 'eos'} ${prefixId} ${quote(prefixText)})${sources}`,
   };
 }

@@ -171,6 +171,14 @@ test('tokenizers the harness would mis-split are refused: add_eos_token, flags c
   assert.throws(() => harnessHFTokenizer(make('tok-eos', { add_eos_token: true }), '0.4'), /appends .*add_eos_token.*refuses/);
   assert.throws(() => harnessHFTokenizer(make('tok-nobos', { add_bos_token: false }), '0.4'), /add_bos_token is false but tokenizer\.json's post-processor adds \[1\]/);
   assert.equal(harnessHFTokenizer(make('tok-eos3', { add_eos_token: true }), '0.3').eot, 2, 'v0.3 adds no special tokens, so the flags do not matter');
+  // HFLM(add_bos_token=...): false never adds BOS (has the prefix rule still); true only where the default adds BOS.
+  const llama = path.join(FIX, 'tokenizers', 'llama2-spm');
+  const noBos = harnessHFTokenizer(llama, '0.4', false);
+  assert.deepEqual(noBos.encode('Hello world'), loadHFTokenizer(llama).encode('Hello world'));
+  assert.equal(noBos.eot, 1);
+  assert.deepEqual(harnessHFTokenizer(llama, '0.4', true).encode('Hello world'), harnessHFTokenizer(llama, '0.4').encode('Hello world'));
+  assert.throws(() => harnessHFTokenizer(path.join(FIX, 'tokenizers', 'neox-bytelevel'), '0.4', true), /add_bos_token true asks for a BOS that this tokenizer's default encoding does not add/);
+  assert.throws(() => harnessHFTokenizer(llama, '0.3', false), /add_bos_token is an argument of harness 0\.4/);
 });
 
 interface E2ECase {
@@ -179,19 +187,21 @@ interface E2ECase {
   harness: '0.3' | '0.4';
   bosAdded: number[]; // what 0.4's tok_encode puts before the text
   prefix: number; // 0.4: prefix_token_id; 0.3: eos
+  args?: string[];
 }
 const E2E: Record<string, E2ECase> = {
   'llama 0.4': { folder: () => llamaDir, tokenizer: 'llama2-spm', harness: '0.4', bosAdded: [1], prefix: 1 },
+  'llama 0.4 add_bos_token false': { folder: () => llamaDir, tokenizer: 'llama2-spm', harness: '0.4', bosAdded: [], prefix: 1, args: ['--add_bos_token', 'false'] },
   'llama 0.3': { folder: () => llamaDir, tokenizer: 'llama2-spm', harness: '0.3', bosAdded: [], prefix: 2 },
   'gpt_neox 0.4': { folder: () => neoxDir, tokenizer: 'neox-bytelevel', harness: '0.4', bosAdded: [], prefix: 956 },
   'qwen2 0.4': { folder: () => qwenDir, tokenizer: 'neox-bytelevel', harness: '0.4', bosAdded: [], prefix: 956 },
 };
 
 for (const [label, c] of Object.entries(E2E)) {
-  test(`eval --model <${label.split(' ')[0]} folder> --harness ${c.harness}: every logged score is the families forward's log-softmax sum on the harness's ids`, async () => {
-    const out = path.join(tmp, `out-${label.replace(' ', '-')}`);
+  test(`eval --model <${label.split(' ')[0]} folder> --harness ${label.split(' ').slice(1).join(' ')}: every logged score is the families forward's log-softmax sum on the harness's ids`, async () => {
+    const out = path.join(tmp, `out-${label.replace(/ /g, '-')}`);
     const logs: string[] = [];
-    const args = ['--model', c.folder(), '--tasks', 'arc_easy,piqa,lambada_openai', '--data-dir', dataDir, '--out', out, '--no-cache', '--harness', c.harness, '--batch-size', '3'];
+    const args = ['--model', c.folder(), '--tasks', 'arc_easy,piqa,lambada_openai', '--data-dir', dataDir, '--out', out, '--no-cache', '--harness', c.harness, '--batch-size', '3', ...(c.args ?? [])];
     assert.equal(await evalCommand(args, (s) => logs.push(s)), 0);
     assert.ok(logs.some((l) => l.includes(`harness ${c.harness} rules`)), 'the log names the tokenizer rules');
     assert.ok(logs.some((l) => new RegExp(`eval: ${path.basename(c.folder())} \\(${label.split(' ')[0]} 2L.*max_length 64`).test(l)), 'max_length = max_position_embeddings');
@@ -267,6 +277,8 @@ test('eval --model <folder>: clear errors (no tokenizer, --activation, --tokeniz
   fs.mkdirSync(gpt2);
   fs.writeFileSync(path.join(gpt2, 'config.json'), JSON.stringify({ model_type: 'gpt2' }));
   await assert.rejects(evalCommand(['--model', gpt2, ...base, '--tokenizer', llamaDir], quiet), /--tokenizer is for Llama \/ NeoX folders; .* is a GPT-2 checkpoint, scored with GPT-2's BPE/);
+  await assert.rejects(evalCommand(['--model', gpt2, ...base, '--add_bos_token', 'true'], quiet), /--add_bos_token is for Llama \/ NeoX folders/);
+  await assert.rejects(evalCommand(['--model', llamaDir, ...base, '--add_bos_token', 'yes'], quiet), /--add_bos_token must be true or false, got 'yes'/);
   fs.writeFileSync(path.join(gpt2, 'config.json'), JSON.stringify({ model_type: 'falcon' }));
   await assert.rejects(evalCommand(['--model', gpt2, ...base], quiet), /unknown model_type "falcon"; eval --model reads gpt2, llama, mistral, qwen2, gpt_neox/);
   const out = path.join(tmp, 'bare-out');
