@@ -202,7 +202,7 @@ for (const [label, c] of Object.entries(E2E)) {
     const out = path.join(tmp, `out-${label.replace(/ /g, '-')}`);
     const logs: string[] = [];
     const args = ['--model', c.folder(), '--tasks', 'arc_easy,piqa,lambada_openai', '--data-dir', dataDir, '--out', out, '--no-cache', '--harness', c.harness, '--batch-size', '3', ...(c.args ?? [])];
-    assert.equal(await evalCommand(args, (s) => logs.push(s)), 0);
+    assert.equal(await assertNoLeak(() => evalCommand(args, (s) => logs.push(s)), 0, 'eval'), 0);
     assert.ok(logs.some((l) => l.includes(`harness ${c.harness} rules`)), 'the log names the tokenizer rules');
     assert.ok(logs.some((l) => new RegExp(`eval: ${path.basename(c.folder())} \\(${label.split(' ')[0]} 2L.*max_length 64`).test(l)), 'max_length = max_position_embeddings');
     const plain = loadHFTokenizer(path.join(FIX, 'tokenizers', c.tokenizer)).encode;
