@@ -18,7 +18,7 @@
 // harness 0.3 = v0.3.0's BaseLM (lm_eval/base.py) with the tok_encode of v0.3.0's HFLM (lm_eval/models/gpt2.py:
 //   encode(string, add_special_tokens=False)) and of the paper's lit-gpt wrapper (encode(string, bos=False, eos=False)):
 //   no BOS anywhere; eot_token_id = eos_token_id for empty contexts and rolling windows. (v0.3.0's HFLM itself asserts
-//   a GPT-2 or T5 tokenizer and so cannot load these folders; BaseLM's rules are what its Llama users ran.)
+//   a GPT-2 or T5 tokenizer and so cannot load these folders; wrappers such as lit-gpt's subclass BaseLM as here.)
 // Refused, where the harness would run but mis-align tokens or depend on the transformers version (our deviation):
 //   a tokenizer whose default encoding appends tokens (add_eos_token: ctx and whole both end with EOS, so
 //   cont = whole[len(ctx):] is shifted), and a tokenizer_config.json add_bos_token / add_eos_token that contradicts
