@@ -29,6 +29,29 @@ export async function modelFingerprint(params: Record<string, tf.Tensor>, cfg: G
   return h.digest('hex');
 }
 
+/**
+ * A fingerprint of a Hugging Face folder model (Llama / NeoX families) with its tokenizer: sha256 over config.json,
+ * every weight file's name and bytes (read in 16 MB chunks, in the given order), and the tokenizer's own sha256. The
+ * cache keys are token ids, but a cache made with one tokenizer is never read with another: the tokenizer is part of
+ * the identity. GPT-2 checkpoints keep modelFingerprint (their tokenizer is fixed), so their caches stay valid.
+ */
+export function folderModelFingerprint(configFile: string, weightFiles: string[], tokenizerSha256: string): string {
+  const h = createHash('sha256');
+  h.update('hf-folder-model\n').update(fs.readFileSync(configFile));
+  const buf = Buffer.allocUnsafe(16 * 1024 * 1024);
+  for (const file of weightFiles) {
+    h.update(`\n--${path.basename(file)}--\n`);
+    const fd = fs.openSync(file, 'r');
+    try {
+      for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  h.update(`\n--tokenizer--\n${tokenizerSha256}`);
+  return h.digest('hex');
+}
+
 /** The cache key of one request for one model. */
 export function requestKey(modelId: string, maxLength: number, req: TokenRequest): string {
   return createHash('sha256')

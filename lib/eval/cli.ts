@@ -9,7 +9,9 @@ import { tensorsToParams } from '../model/hf';
 import { ACTIVATION_OPTION, loadModelWithActivation, parseActivation } from '../model/activation-option';
 import { disposeParams } from '../model/params';
 import { RequestCache, modelFingerprint } from './cache';
-import { ModelScorer } from './score';
+import { ModelScorer, ModelScorerOptions } from './score';
+import { HookedModelScorer } from './hooked-score';
+import { openFamilyEval } from './family-eval';
 import { DEFAULT_HARNESS, EXTRA_TASK_NAMES, TASK_NAMES, parseHarnessVersion } from './tasks';
 import { evaluate } from './runner';
 import { DEFAULT_BOOTSTRAP_ITERS } from './stats';
@@ -20,7 +22,14 @@ const REPO = path.resolve(__dirname, '..', '..');
 
 export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [options]
 
-  --model PATH        Hugging Face GPT-2 folder (config.json + model.safetensors) or a nanoGPT .safetensors export
+  --model PATH        Hugging Face GPT-2 folder (config.json + model.safetensors), a nanoGPT .safetensors export, or a
+                      Llama / Mistral / Qwen2 / GPT-NeoX folder (config.json's model_type; scored with the folder's
+                      own tokenizer.json under the harness version's BOS and prefix-token rules)
+  --tokenizer DIR     the folder holding tokenizer.json (+ tokenizer_config.json) for a Llama / NeoX model whose own
+                      folder lacks it (default: the model folder; refused for GPT-2, which uses GPT-2's BPE)
+  --add_bos_token true|false
+                      harness 0.4's HFLM add_bos_token for a Llama / NeoX folder (default: the tokenizer's default
+                      special tokens, as the harness since v0.4.9.2; false: no BOS, the default of v0.4.0-v0.4.9.1)
   --tasks LIST        comma-separated task names, or table1 (the five of Table 1), all (the eight of Table 7), or
                       the harness's tags ai2_arc (arc_easy, arc_challenge) / lambada (lambada_openai,
                       lambada_standard). Tasks: ${TASK_NAMES.join(', ')},
@@ -39,7 +48,8 @@ export const EVAL_HELP = `usage: eval --model <checkpoint> --tasks <list> [optio
   --limit N           only the first N docs of each task (0 < N < 1: that fraction, rounded up); in 0.3 the
                       first N after the harness's seeded shuffle
   --batch-size B      requests per forward pass (default 8)
-  --max-length L      tokens of context kept, from the left (default: the model's block size, 1024 for GPT-2)
+  --max-length L      tokens of context kept, from the left (default: the model's block size, 1024 for GPT-2;
+                      max_position_embeddings for Llama / NeoX)
   --out DIR           results.json, samples_<task>_<date>.jsonl and charts (default results/eval/<model name>)
   --cache-dir DIR     request cache (default results/eval/cache); a re-run of the same weights costs nothing
   --no-cache          do not read or write the cache
@@ -84,36 +94,69 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
     'batch-size': { type: 'number' }, 'max-length': { type: 'number' }, out: { type: 'string' }, 'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' }, strict: { type: 'boolean' }, 'no-samples': { type: 'boolean' }, compare: { type: 'string' },
     backend: { type: 'string' }, harness: { type: 'string' }, num_fewshot: { type: 'number' }, bootstrap_iters: { type: 'number' },
-    acc_bytes: { type: 'boolean' }, 'allow-non-finite': { type: 'boolean' }, activation: ACTIVATION_OPTION,
+    acc_bytes: { type: 'boolean' }, 'allow-non-finite': { type: 'boolean' }, activation: ACTIVATION_OPTION, tokenizer: { type: 'string' },
+    add_bos_token: { type: 'string' },
   });
   const o = a.options;
   if (a.positionals.length) throw new Error(`unexpected argument '${a.positionals[0]}'\n${EVAL_HELP}`);
   if (!o.model) throw new Error(`--model is required\n${EVAL_HELP}`);
   if (!o.tasks) throw new Error(`--tasks is required\n${EVAL_HELP}`);
   const modelPath = path.resolve(String(o.model));
-  const ckpt = loadModelWithActivation(modelPath, '--model', parseActivation(o.activation), { allowNonFinite: o['allow-non-finite'] === true }); // the weights do not need the backend: a bad path fails before anything starts
-  const tasks = parseTaskList(String(o.tasks));
   const harness = o.harness === undefined ? DEFAULT_HARNESS : parseHarnessVersion(String(o.harness));
+  const allowNonFinite = o['allow-non-finite'] === true;
+  const activation = parseActivation(o.activation);
+  // The weights and tokenizer do not need the backend: a bad path or a missing tokenizer fails before anything starts.
+  const addBos = o.add_bos_token === undefined ? undefined : String(o.add_bos_token);
+  if (addBos !== undefined && addBos !== 'true' && addBos !== 'false') throw new Error(`--add_bos_token must be true or false, got '${addBos}'`);
+  const family = openFamilyEval(modelPath, {
+    harness, allowNonFinite, activation, tokenizerDir: o.tokenizer as string | undefined, addBosToken: addBos === undefined ? undefined : addBos === 'true',
+  });
+  const ckpt = family ? undefined : loadModelWithActivation(modelPath, '--model', activation, { allowNonFinite });
+  const tasks = parseTaskList(String(o.tasks));
   const paperRows = o.compare ? paperRowsMatching(String(o.compare)) : undefined;
   const dataDir = path.resolve(o['data-dir'] ? String(o['data-dir']) : path.join(defaultDataDir(), 'eval'));
   const name = path.basename(modelPath).replace(/\.safetensors$/, '');
   const outDir = path.resolve(o.out ? String(o.out) : path.join(REPO, 'results', 'eval', name));
+  const cacheDir = o['no-cache'] ? undefined : path.resolve(o['cache-dir'] ? String(o['cache-dir']) : path.join(REPO, 'results', 'eval', 'cache'));
 
   const backend = await initBackend({ backend: o.backend as string | undefined });
-  for (const n of ckpt.notes) log(`  note: ${n}`);
-  const params = tensorsToParams(ckpt.tensors, false);
-  try {
-    const fingerprint = await modelFingerprint(params, ckpt.config);
-    const cacheDir = o['no-cache'] ? undefined : path.resolve(o['cache-dir'] ? String(o['cache-dir']) : path.join(REPO, 'results', 'eval', 'cache'));
+  for (const n of (family ? family.model.notes : ckpt!.notes)) log(`  note: ${n}`);
+  const scorerOptions = (cache: RequestCache | undefined): ModelScorerOptions => ({
+    harness, batchSize: o['batch-size'] as number | undefined, maxLength: o['max-length'] as number | undefined, cache, onProgress: progressPrinter(),
+  });
+  let scorer: ModelScorer;
+  let fingerprint: string;
+  let modelLine: string;
+  let dispose: () => void;
+  if (family) {
+    fingerprint = family.fingerprint();
     const cache = cacheDir ? new RequestCache(fingerprint.slice(0, 32), cacheDir) : undefined;
-    const scorer = new ModelScorer(params, ckpt.config, {
-      harness,
-      batchSize: o['batch-size'] as number | undefined,
-      maxLength: o['max-length'] as number | undefined,
-      cache,
-      onProgress: progressPrinter(),
-    });
-    log(`eval: ${name} (${ckpt.config.nLayer}L, fingerprint ${fingerprint.slice(0, 12)}) on ${backend.name}; harness ${harness}; ` +
+    const model = family.model.load();
+    dispose = () => family.model.dispose();
+    try {
+      scorer = new HookedModelScorer(model, { ...scorerOptions(cache), tokenizer: family.tokenizer });
+    } catch (e) {
+      dispose();
+      throw e;
+    }
+    log(`  tokenizer: ${family.tokenizer.description}`);
+    modelLine = `${family.modelType} ${model.dims.nLayer}L`;
+  } else {
+    const params = tensorsToParams(ckpt!.tensors, false);
+    dispose = () => disposeParams(params);
+    try {
+      fingerprint = await modelFingerprint(params, ckpt!.config);
+      const cache = cacheDir ? new RequestCache(fingerprint.slice(0, 32), cacheDir) : undefined;
+      scorer = new ModelScorer(params, ckpt!.config, scorerOptions(cache));
+    } catch (e) {
+      dispose();
+      throw e;
+    }
+    modelLine = `${ckpt!.config.nLayer}L`;
+  }
+  try {
+    const cache = scorer.opts.cache;
+    log(`eval: ${name} (${modelLine}, fingerprint ${fingerprint.slice(0, 12)}) on ${backend.name}; harness ${harness}; ` +
       `batch ${scorer.batchSize}, max_length ${scorer.maxLength}; cache ${cache ? `${cache.file} (${cache.size} entries)` : 'off'}`);
     const results = await evaluate({
       scorer,
@@ -131,6 +174,7 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
       config: {
         model: name, model_args: modelPath, model_fingerprint: fingerprint, batch_size: scorer.batchSize,
         max_length: scorer.maxLength, device: backend.name, use_cache: cache?.file ?? null,
+        ...(family ? { model_type: family.modelType, tokenizer: family.tokenizer.folder, tokenizer_sha256: family.tokenizer.sha256, add_bos_token: addBos === undefined ? null : addBos === 'true' } : {}),
       },
     });
     log(`forward passes ${scorer.stats.forwardPasses}, requests ${scorer.stats.requests} (${scorer.stats.cacheHits} from the cache)`);
@@ -140,7 +184,7 @@ export async function evalCommand(argv: string[], log: (s: string) => void = (s)
     log(`results: ${path.join(outDir, 'results.json')}${figs.length ? `; charts: ${figs.map((f) => f.html).join(', ')}` : ''}`);
     return 0;
   } finally {
-    disposeParams(params);
+    dispose();
   }
 }
 

@@ -39,15 +39,38 @@ export function scoreBatchHooked(model: HookedModel, reqs: TokenRequest[], maxLe
   return out;
 }
 
+/** Float32 logits one forward of HookedModelScorer may hold: (B, T, V) * 4 bytes; larger batches are split. */
+export const DEFAULT_LOGITS_BUDGET_BYTES = 2 ** 30;
+
 /** The harness's loglikelihood / loglikelihood_rolling for any HookedModel, batched and cached as ModelScorer. */
 export class HookedModelScorer extends ModelScorer {
-  constructor(readonly model: HookedModel, opts: ModelScorerOptions & { tokenizer: EvalTokenizer }) {
+  readonly logitsBudgetBytes: number;
+
+  constructor(readonly model: HookedModel, opts: ModelScorerOptions & { tokenizer: EvalTokenizer; logitsBudgetBytes?: number }) {
     // The base class reads only blockSize and vocabSize of its config; scoring goes through scoreGroup below.
     const dims: GPTConfig = { ...model.dims, bias: false, dropout: 0, scaleAttnByInverseLayerIdx: false, layerNormEps: 1e-5 };
     super({}, dims, opts);
+    this.logitsBudgetBytes = opts.logitsBudgetBytes ?? DEFAULT_LOGITS_BUDGET_BYTES;
   }
 
+  /**
+   * Scores a batch in as few forwards as keep its (B, T, V) float32 logits within logitsBudgetBytes (a Llama 3
+   * vocabulary of 128256 makes one 8192-token row 4.2 GB, past the wasm heap): a row that alone exceeds it is refused
+   * with the remedy instead of running out of memory.
+   */
   protected override scoreGroup(reqs: TokenRequest[]): LoglikResult[] {
-    return scoreBatchHooked(this.model, reqs, this.maxLength);
+    const V = this.model.dims.vocabSize;
+    const inputLen = (r: TokenRequest) => Math.min(r.context.length + r.continuation.length, this.maxLength + 1) - 1;
+    const T = Math.max(...reqs.map(inputLen));
+    const rowBytes = T * V * 4;
+    const rows = Math.floor(this.logitsBudgetBytes / rowBytes);
+    if (rows < 1) {
+      throw new Error(`a request of ${T} tokens needs ${(rowBytes / 2 ** 30).toFixed(2)} GiB of float32 logits (${T} x vocabulary ${V}), ` +
+        `over the ${(this.logitsBudgetBytes / 2 ** 30).toFixed(2)} GiB a forward may hold: lower --max-length (it changes what is scored)`);
+    }
+    const out: LoglikResult[] = [];
+    for (let s = 0; s < reqs.length; s += rows) out.push(...scoreBatchHooked(this.model, reqs.slice(s, s + rows), this.maxLength));
+    this.stats.forwardPasses += Math.ceil(reqs.length / rows) - 1; // the base class counts one per group
+    return out;
   }
 }

@@ -16,20 +16,33 @@ export interface LoglikResult {
   isGreedy: boolean;
 }
 
-/** What the scorer needs from a tokenizer: tiktoken encode_ordinary semantics, and the prefix (EOT) token. */
+/**
+ * What the scorer needs from a tokenizer: the harness's tok_encode and its prefix token. For GPT-2 both are tiktoken
+ * encode_ordinary and EOT; a Hugging Face folder's tokenizer (./hf-eval-tokenizer) differs by harness version.
+ */
 export interface EvalTokenizer {
+  /** The harness's tok_encode(string) (for v0.4, with the tokenizer's default special tokens, e.g. Llama's BOS). */
   encode(text: string): number[];
   /** The harness's prefix_token_id: EOT (50256) for GPT-2. Used for empty contexts and rolling windows. */
   eot: number;
+  /** tok_encode(string, add_special_tokens=False), for v0.4's empty-context continuation. Default: encode. */
+  encodePlain?(text: string): number[];
+  /** The harness version these rules are for, when they depend on it (a scorer refuses requests of another). */
+  harness?: HarnessVersion;
 }
 
 /**
- * The harness's _encode_pair: trailing whitespace of the context moves to the front of the continuation; then
- * whole = enc(context + continuation), ctx = enc(context), cont = whole[len(ctx):]. An empty context becomes
- * [eot] with the continuation encoded alone (the harness checks context == "" before moving whitespace).
+ * The harness's _encode_pair (lm_eval/api/model.py TemplateLM at 4e7e0d4): trailing whitespace of the context moves
+ * to the front of the continuation; then whole = enc(context + continuation), ctx = enc(context),
+ * cont = whole[len(ctx):]. An empty context (TemplateLM.loglikelihood checks context == "" before moving whitespace)
+ * becomes [prefix] with the continuation encoded without special tokens; when that encoding itself starts with the
+ * prefix token, its first token is the context instead (a no-op for GPT-2's encode_ordinary, which never yields EOT).
  */
 export function encodePair(tok: EvalTokenizer, context: string, continuation: string): TokenRequest {
-  if (context === '') return { context: [tok.eot], continuation: tok.encode(continuation) };
+  if (context === '') {
+    const cont = (tok.encodePlain ?? tok.encode)(continuation);
+    return cont[0] === tok.eot ? { context: cont.slice(0, 1), continuation: cont.slice(1) } : { context: [tok.eot], continuation: cont };
+  }
   const trimmed = pyRstrip(context);
   const nSpaces = context.length - trimmed.length;
   if (nSpaces > 0) {

@@ -151,14 +151,22 @@ export class ModelScorer implements Scorer {
     if (!Number.isInteger(this.maxLength) || this.maxLength < 1 || this.maxLength > cfg.blockSize) {
       throw new Error(`maxLength must be an integer in [1, ${cfg.blockSize}] (the model's blockSize), got ${this.maxLength}`);
     }
+    const th = this.tokenizer.harness;
+    if (th !== undefined && (opts.harness ?? DEFAULT_HARNESS) !== th) {
+      throw new Error(`the tokenizer follows harness ${th}'s rules but the scorer is for harness ${opts.harness ?? DEFAULT_HARNESS}`);
+    }
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${this.batchSize}`);
   }
 
   async loglikelihood(requests: Array<[string, string]>, harness?: HarnessVersion): Promise<LoglikResult[]> {
     const h = harness ?? this.opts.harness ?? DEFAULT_HARNESS;
+    if (this.tokenizer.harness !== undefined && this.tokenizer.harness !== h) {
+      throw new Error(`the scorer's tokenizer follows harness ${this.tokenizer.harness}'s rules; requests asked for ${h}`);
+    }
     return this.loglikelihoodTokens(requests.map(([c, x]) => encodeRequest(this.tokenizer, c, x, h)));
   }
 
+  /** Rolling windows use the tokenizer's tok_encode and prefix token (a version-specific tokenizer: its version's). */
   async loglikelihoodRolling(texts: string[]): Promise<number[]> {
     return this.loglikelihoodRollingTokens(texts.map((t) => this.tokenizer.encode(t)));
   }
