@@ -11,6 +11,7 @@ import { loadModelWithActivation } from '../model/activation-option';
 import { disposeParams } from '../model/params';
 import { HookedModel, ModelDims, gptHookedModel } from '../model/hooked-model';
 import { FAMILY_MODEL_TYPES, FamilyConfig, isFamilyConfig, parseFamilyConfig } from '../model/families/family-config';
+import type { SlidingWindow } from '../model/families/sliding-window';
 import { quote } from '../util/errors';
 import { checkFamilyTensors, familyFloat32Bytes, FamilyModel } from '../model/families/family-model';
 import { openTensorStore, readJSONFile } from '../model/families/hf-folder';
@@ -66,6 +67,7 @@ export function openRankModel(modelPath: string, o: OpenModelOptions): OpenedRan
         (mode === 'streamed' ? 'weights stay on disk and each block is read and widened to float32 just before it runs' : 'weights widened to float32 once'),
     ];
     if (command === 'rank') notes.push(`the data's token ids are fed to the model as they are: profile a real ${fcfg.modelType} model on data tokenized with its own tokenizer`);
+    if (command === 'rank' && fcfg.slidingWindow) notes.push(slidingWindowRankNote(fcfg.slidingWindow));
     if (command === 'rank' && mode === 'streamed') {
       notes.push(`the layer-skip losses (--causal-windows) take ${2 * fcfg.nLayer + 1} full forwards, each reading every block from disk again: --causal-windows 0 skips them`);
     }
@@ -90,4 +92,16 @@ export function openRankModel(modelPath: string, o: OpenModelOptions): OpenedRan
       if (params) disposeParams(params);
     },
   };
+}
+
+/**
+ * What a sliding window does to the rank protocol's numbers: with windows (T) longer than the band, rows past it
+ * cannot reach position 0, and a banded pattern is not a causal one.
+ */
+export function slidingWindowRankNote(sw: SlidingWindow): string {
+  const on = sw.layers.flatMap((w, l) => (w ? [l + 1] : []));
+  const which = on.length === sw.layers.length ? `all ${on.length} layers` : `layers ${on.join(', ')} of ${sw.layers.length}`;
+  return `${which} attend within a sliding window of ${sw.size} keys: with windows (--t) longer than ${sw.size}, rows past it ` +
+    'cannot reach position 0, so those layers\' attention on position 0 and sink rate read low by construction, and a ' +
+    'banded pattern\'s rank is not comparable with a causal one\'s (use --t <= the window to compare)';
 }

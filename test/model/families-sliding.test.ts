@@ -228,6 +228,10 @@ test('rank --model on windowed folders (T 16 > window 3): MaxRank as the protoco
     const code = await rankCommand(['--model', path.join(DIR, name), '--data', dataDir, '--n', '4', '--t', '16', '--seed', '3', '--causal-windows', '0', '--out', path.join(tmp, name)], (s) => lines.push(s));
     assert.equal(code, 0);
     assert.equal(tf.memory().numTensors, before, 'the command leaves no tensors behind');
+    // the command says which layers are banded and what that does to position 0 and the rank
+    const note = lines.find((l) => l.includes('sliding window of 3 keys'));
+    assert.ok(note, `${name}: a note about the window`);
+    assert.match(note, name === MISTRAL ? /all 2 layers/ : /layers 2, 3 of 3/);
     const header = lines.findIndex((l) => l.trim().startsWith('layer'));
     const model = loadFamilyFolder(path.join(DIR, name));
     const L = model.cfg.nLayer;
