@@ -221,7 +221,7 @@ export function downstreamClaims(evals: ModelEval[], figure?: string): ClaimRow[
     return [{
       claim: 'downstream-evals', quantity, paper: { text: paperText, value: paperD },
       ours: { text: 'no benchmark task files (format fixtures only)' },
-      verdict: { status: 'not comparable', text: 'No benchmark results: bring the task files (see notebook 07) to compare.' },
+      verdict: { status: 'not comparable', text: 'No benchmark results: bring the task files (see notebook 07) to compare.' }, figure,
     }];
   }
   const d = inh.value - ref.value;

@@ -62,6 +62,8 @@ test('the executed notebooks wrote valid claim records for the report, linked to
     assert.equal(r.executedHtml && path.resolve(r.executedHtml), path.join(dir, `${r.notebook}.html`));
     // A "±" the report prints must say what it is (std over seeds, a difference's margin, or a stderr).
     for (const c of r.claims) if (c.ours.spread !== undefined) assert.ok(c.ours.spreadKind, `${r.notebook} '${c.quantity}': a spread without its kind`);
+    // The report's acceptance: every claim row has its key figure (validated to exist in the record).
+    for (const c of r.claims) assert.ok(c.figure, `${r.notebook} (${r.regime}) '${c.quantity}': no figure`);
   }
   // The regime-dependent notebooks recorded the synth regime too.
   for (const nb of resolveNotebooks(undefined).filter(isRegimeNotebook).map((f) => path.basename(f, '.ipynb'))) {
