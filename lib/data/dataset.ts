@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DatasetMeta, loadDatasetMeta, metaTokenDType } from './prepare';
 import { EMBEDDED_DATASETS, isEmbeddedDataset, prepareEmbedded } from './corpora';
-import { SplitFiles, TokenSource, ValidateMode, findSplitFiles, openTokenFiles } from './source';
+import { SplitFiles, TokenSource, ValidateMode, findSplitFiles, looksLikeUint32, openTokenFiles } from './source';
 import { inspectTokenFile } from './formats';
 import { isSyntheticDataset, prepareSynthetic, SYNTHETIC_DATASETS } from './synthetic';
 import { WindowMode, alignmentFor, withAlignment } from './windows';
@@ -94,6 +94,15 @@ export function describeDataset(dir: string): DatasetInfo {
 export function openDataset(info: DatasetInfo, split: 'train' | 'val', validate: ValidateMode | 'auto' = 'auto', windows?: WindowMode): TokenSource {
   const files = split === 'train' ? info.trainFiles : info.valFiles;
   if (files.length === 0) throw new Error(`${info.dir}: no ${split} token files`);
+  // A headerless .bin without meta.json is read as uint16; uint32 ids read that way would be wrong numbers (checked
+  // before the GPT-2 id check, whose message would not say why).
+  if (!info.meta && info.layout === 'nanogpt') {
+    const raw = openTokenFiles(files, 'none');
+    const wide = looksLikeUint32(raw);
+    raw.close();
+    if (wide) throw new Error(`${files[0]}: these raw ids look like uint32 read as uint16 (every second 16-bit half is 0 or 1), and no meta.json says ` +
+      `their width; copy them into a dataset that records it: prepare ${info.dir} --token-dtype uint32 --vocab-size V --name NAME`);
+  }
   // Prepared datasets were validated when written; user files get the 'auto' check (full, or sampled when huge).
   // uint32 files without meta.json are checked only against the int32 limit of batches: the model checks its own
   // vocabulary before the forward (lib/model), since the files do not say which tokenizer made them.

@@ -184,6 +184,24 @@ export function validateTokenIds(src: TokenSource, mode: ValidateMode = 'full', 
   }
 }
 
+/**
+ * True when a uint16 view of raw data looks like uint32 ids read at the wrong width: the high halves (odd positions)
+ * are almost all 0 or 1 (ids below 131072, e.g. Llama 3's) while the low halves are not. Real uint16 token streams
+ * are not like that (GPT-2 ids 0 and 1 are '!' and '"'). Looks at the first 64k ids.
+ */
+export function looksLikeUint32(src: TokenSource): boolean {
+  if (src.dtype !== 'uint16' || src.length < 2048) return false;
+  const n = Math.min(src.length, 1 << 16) & ~1;
+  const t = src.read(0, n);
+  let highSmall = 0;
+  let lowSmall = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (t[i] <= 1) lowSmall++;
+    if (t[i + 1] <= 1) highSmall++;
+  }
+  return highSmall >= 0.99 * (n / 2) && lowSmall < 0.5 * (n / 2);
+}
+
 /** Files above this many tokens are validated by sampling unless asked otherwise (a full scan reads the whole file). */
 export const FULL_VALIDATE_MAX_TOKENS = 256 * 1024 * 1024;
 

@@ -113,6 +113,26 @@ test('prepare llama-3 shards: uint32 train.bin / val.bin with the same ids, voca
   any.close();
 });
 
+test('raw uint32 train.bin / val.bin without meta.json are refused as uint16, then copied with --token-dtype uint32', async () => {
+  const dir = path.join(root, 'raw32');
+  fs.mkdirSync(dir);
+  const val = llamaStream(200, 4);
+  const train = llamaStream(300, 5);
+  fs.writeFileSync(path.join(dir, 'val.bin'), Buffer.from(val.buffer));
+  fs.writeFileSync(path.join(dir, 'train.bin'), Buffer.from(train.buffer));
+  const info = describeDataset(dir);
+  assert.equal(info.tokenDType, 'uint16', 'a raw .bin has no header: uint16 unless meta.json says otherwise');
+  assert.throws(() => openDataset(info, 'val'), /look like uint32 read as uint16 .*prepare .*raw32 --token-dtype uint32 --vocab-size V --name NAME/);
+  const dataDir = path.join(root, 'raw32-data');
+  let err = '';
+  const code = await prepareCommand([dir, '--token-dtype', 'uint32', '--vocab-size', '128256', '--separator', '128000', '--data-dir', dataDir, '--name', 'r32', '--quiet'], { out: () => {}, err: (s) => (err += s) });
+  assert.equal(code, 0, err);
+  const v = openDataset(describeDataset(path.join(dataDir, 'r32')), 'val');
+  assert.equal(v.dtype, 'uint32');
+  assert.deepEqual(Array.from(v.read(0, v.length)), Array.from(val));
+  v.close();
+});
+
 test('meta.json: datasets without a format field stay uint16; an unknown format is an error; widths do not mix', async () => {
   const dataDir = path.join(root, 'meta');
   const docs: TextDocument[] = Array.from({ length: 30 }, (_, i) => ({ name: `d${i}`, text: `Document ${i} is short.` }));
