@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { EMBEDDED_DATASETS, isEmbeddedDataset, prepareEmbedded } from './corpora';
 import { SYNTHETIC_DATASETS, SyntheticRecipe, isSyntheticDataset, prepareSynthetic } from './synthetic';
 import { defaultDataDir } from './dataset';
-import { PrepareResult, prepareFromDocuments, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from './prepare';
+import { PrepareResult, prepareFromDocuments, metaTokenDType, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from './prepare';
 import { prepareFromTokenFiles } from './prepare-tokens';
 import { findSplitFiles } from './source';
 import { listTextFiles, readTextDocuments, isTextFile } from './text';
@@ -63,6 +63,8 @@ examples
   prepare synth-backcopy --seed 2
   prepare ~/fineweb-edu/sample/10BT --name fineweb-edu --eot prepend --min-int-score 3 --split head --val-tokens 10000000
   prepare ~/edu_fineweb10B --name fineweb-edu-tok
+  prepare ~/fineweb_llama3 --name fineweb-llama3 --vocab-size 128256 --separator 128000   (llm.c llama-3 shards)
+  prepare ~/texts --tokenizer ~/Meta-Llama-3-8B --eot prepend --name texts-llama3          (uint32: 128256 ids)
   prepare owt-mini --export llmc --shard-tokens 1000000
 `;
 
@@ -221,7 +223,7 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
     const m = res.meta;
     io.out(
       `${m.name}: ${res.skipped ? 'already prepared' : 'prepared'} in ${res.dir}\n` +
-        `  tokens: train ${fmtNum(m.tokens.train)}, val ${fmtNum(m.tokens.val)} (total ${fmtNum(m.tokens.train + m.tokens.val)})\n` +
+        `  tokens: train ${fmtNum(m.tokens.train)}, val ${fmtNum(m.tokens.val)} (total ${fmtNum(m.tokens.train + m.tokens.val)}), ${metaTokenDType(m)} ids, vocabulary ${fmtNum(m.vocabSize)}\n` +
         `  documents: train ${fmtNum(m.documents.train)}, val ${fmtNum(m.documents.val)}; eot ${m.eot}; split ${m.split.kind}\n`,
     );
     if (o.exportFormat) {

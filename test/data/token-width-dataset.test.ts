@@ -73,8 +73,10 @@ test('prepare llama-3 shards: uint32 train.bin / val.bin with the same ids, voca
   const noVocabSep = await run(['--name', 'l3', '--separator', '128000']);
   assert.equal(noVocabSep.code, 1);
   assert.match(noVocabSep.err, /--separator needs --vocab-size/);
-  const ok = await run(['--name', 'l3', '--vocab-size', '128256', '--separator', '128000']);
-  assert.equal(ok.code, 0, ok.err);
+  let out = '';
+  const ok = { code: await prepareCommand([src.dir, '--data-dir', dataDir, '--quiet', '--name', 'l3', '--vocab-size', '128256', '--separator', '128000'], { out: (x) => (out += x), err: (x) => (out += x) }) };
+  assert.equal(ok.code, 0, out);
+  assert.match(out, /tokens: train 1,\d+, val \d+ \(total [\d,]+\), uint32 ids, vocabulary 128,256\n/);
   const dir = path.join(dataDir, 'l3');
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
   assert.equal(meta.format, 'nanogpt-uint32');
