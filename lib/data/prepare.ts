@@ -212,6 +212,10 @@ function cleanStale(dataDir: string, name: string): void {
   }
 }
 
+/** What a build step of withDatasetDir returns: meta.json without the fields the frame fills in. */
+export type BuiltMeta = Omit<DatasetMeta, 'name' | 'source' | 'files' | 'createdAt' | 'version' | 'recipe' | 'tokenizer' | 'vocabSize' | 'format'> &
+  Partial<Pick<DatasetMeta, 'tokenizer' | 'vocabSize' | 'format'>>;
+
 /**
  * Shared frame: skip when up to date, refuse to replace a directory we did not create, build into a temp dir
  * with `build`, then swap it into place. `build` returns everything of meta except the fields filled here.
@@ -219,10 +223,7 @@ function cleanStale(dataDir: string, name: string): void {
 export async function withDatasetDir(
   common: PrepareCommon,
   recipe: Record<string, unknown>,
-  build: (tmpDir: string) => Promise<
-    Omit<DatasetMeta, 'name' | 'source' | 'files' | 'createdAt' | 'version' | 'recipe' | 'tokenizer' | 'vocabSize' | 'format'> &
-      Partial<Pick<DatasetMeta, 'tokenizer' | 'vocabSize' | 'format'>>
-  >,
+  build: (tmpDir: string) => Promise<BuiltMeta>,
 ): Promise<PrepareResult> {
   checkName(common.name);
   const dir = path.join(common.dataDir, common.name);
