@@ -157,8 +157,10 @@ test('sources: one width per stream, reads into a buffer of the wrong width and 
   bad.writeUInt32LE(0xffffffff, 1028);
   fs.writeFileSync(p('bad_val_000000.bin'), bad);
   assert.throws(() => openTokenFile(p('bad_val_000000.bin')), /token id 4294967295 at token 1 is >= the vocabulary size 2147483648 \(batches hold ids as int32\)/);
-  assert.doesNotThrow(() => validateTokenIds(new FileTokenSource(inspectTokenFile(p('b_train_000001.bin'))), 'full'));
-  assert.throws(() => validateTokenIds(new FileTokenSource(inspectTokenFile(p('b_train_000001.bin'))), 'full', 70010), /token id 70010 at token 10 is >= the vocabulary size 70010$/);
+  const b32 = new FileTokenSource(inspectTokenFile(p('b_train_000001.bin')));
+  assert.doesNotThrow(() => validateTokenIds(b32, 'full'));
+  assert.throws(() => validateTokenIds(b32, 'full', 70010), /token id 70010 at token 10 is >= the vocabulary size 70010$/);
+  b32.close();
 });
 
 /** Checks each row is a window of `data` (x = data[o:o+T], y shifted by one) and returns the row starts. */
