@@ -48,11 +48,11 @@ options
   --separator ID         token sources with --vocab-size: the document separator id (counts documents; 'bos'
                          windows start at it), e.g. 128000 (<|begin_of_text|>) for llm.c's Llama 3 shards
   --limit N              embedded only: first N files per corpus (a quick slice)
-  --export llmc|npy|bin  also write the dataset as llm.c shards, .npy shards or nanoGPT .bin
+  --export llmc|npy|bin  also write the dataset as llm.c shards, .npy shards or nanoGPT .bin, at its width
   --out DIR              export folder (default <data dir>/<name>-<format>)
   --shard-tokens N       tokens per exported shard (default 100000000)
   --vocab-size V --doc-tokens N --train-tokens N --triggers K --trigger-mass P --zipf S --copy-prob P
-                         synthetic only: change the generator's parameters (recorded in meta.json; use --name)
+                         synthetic datasets: change the generator's parameters (recorded in meta.json; use --name)
   --force                rebuild even if data/<name>/meta.json matches
   --quiet                no progress bar
   -h, --help             this help
