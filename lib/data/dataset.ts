@@ -3,12 +3,13 @@
 // serves owt-mini / edu-mini and the real OpenWebText / FineWeb-Edu files a user drops into data/<name>/.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DatasetMeta, loadDatasetMeta } from './prepare';
+import { DatasetMeta, loadDatasetMeta, metaTokenDType } from './prepare';
 import { EMBEDDED_DATASETS, isEmbeddedDataset, prepareEmbedded } from './corpora';
-import { SplitFiles, TokenSource, ValidateMode, findSplitFiles, openTokenFiles } from './source';
+import { SplitFiles, TokenSource, ValidateMode, findSplitFiles, looksLikeUint32, openTokenFiles } from './source';
 import { inspectTokenFile } from './formats';
 import { isSyntheticDataset, prepareSynthetic, SYNTHETIC_DATASETS } from './synthetic';
 import { WindowMode, alignmentFor, withAlignment } from './windows';
+import { TokenDType } from './token-array';
 
 /** <repo>/data, or $INHERITUNE_DATA when set. */
 export function defaultDataDir(): string {
@@ -27,6 +28,8 @@ export interface DatasetInfo {
   valFiles: string[];
   /** Tokens per split (from the file headers / sizes). */
   tokens: { train: number; val: number };
+  /** Width of the token ids: from the headers (llm.c, .npy), else meta.json's format, else uint16. */
+  tokenDType: TokenDType;
   /** EOT convention: from meta.json, else guessed from the format (raw .bin: append; shards: prepend). */
   eot: 'append' | 'prepend';
 }
@@ -62,9 +65,14 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
 export function describeDataset(dir: string): DatasetInfo {
   const meta = loadDatasetMeta(dir);
   const files = findSplitFiles(dir);
-  const count = (fs_: string[]): number => fs_.reduce((a, f) => a + inspectTokenFile(f).numTokens, 0);
-  const first = files.train[0] ?? files.val[0];
-  const guessed = first && inspectTokenFile(first).format === 'nanogpt' ? 'append' : 'prepend';
+  // A raw .bin has no header: its width is the one meta.json records (uint16 for datasets without the field).
+  const rawDType = metaTokenDType(meta);
+  const layouts = [...files.train, ...files.val].map((f) => inspectTokenFile(f, rawDType));
+  const count = (fs_: string[]): number => fs_.reduce((a, f) => a + layouts.find((l) => l.path === f)!.numTokens, 0);
+  const first = layouts[0];
+  const guessed = first && first.format === 'nanogpt' ? 'append' : 'prepend';
+  const dtypes = new Set(layouts.map((l) => l.dtype));
+  if (dtypes.size > 1) throw new Error(`${dir}: the token files mix uint16 and uint32 ids (${layouts.map((l) => `${path.basename(l.path)} ${l.dtype}`).join(', ')}); a dataset has one width`);
   return {
     name: path.basename(dir),
     dir,
@@ -73,6 +81,7 @@ export function describeDataset(dir: string): DatasetInfo {
     trainFiles: files.train,
     valFiles: files.val,
     tokens: { train: count(files.train), val: count(files.val) },
+    tokenDType: first?.dtype ?? rawDType,
     eot: meta?.eot ?? guessed,
   };
 }
@@ -85,13 +94,32 @@ export function describeDataset(dir: string): DatasetInfo {
 export function openDataset(info: DatasetInfo, split: 'train' | 'val', validate: ValidateMode | 'auto' = 'auto', windows?: WindowMode): TokenSource {
   const files = split === 'train' ? info.trainFiles : info.valFiles;
   if (files.length === 0) throw new Error(`${info.dir}: no ${split} token files`);
+  // A headerless .bin without meta.json is read as uint16; uint32 ids read that way would be wrong numbers (checked
+  // before the GPT-2 id check, whose message would not say why).
+  if (!info.meta && info.layout === 'nanogpt') {
+    const raw = openTokenFiles(files, 'none');
+    const wide = looksLikeUint32(raw);
+    raw.close();
+    if (wide) throw new Error(`${files[0]}: these raw ids look like uint32 read as uint16 (every second 16-bit half is 0 or 1), and no meta.json says ` +
+      `their width; copy them into a dataset that records it: prepare ${info.dir} --token-dtype uint32 --vocab-size V --name NAME`);
+  }
   // Prepared datasets were validated when written; user files get the 'auto' check (full, or sampled when huge).
-  const src = openTokenFiles(files, info.meta ? 'none' : validate, info.meta?.vocabSize);
+  // uint32 files without meta.json are checked only against the int32 limit of batches: the model checks its own
+  // vocabulary before the forward (lib/model), since the files do not say which tokenizer made them.
+  const src = openTokenFiles(files, info.meta ? 'none' : validate, info.meta?.vocabSize, metaTokenDType(info.meta));
   // 'bos' windows start at the dataset's own boundary token: meta.windows (synthetic), a folder tokenizer's
-  // separator (prepare --tokenizer), else GPT-2's EOT.
+  // separator (prepare --tokenizer) or the one given with token files, else GPT-2's EOT (GPT-2 data only).
   const tok = info.meta?.tokenizer;
-  const separator = tok && tok.name === 'tokenizer.json' ? { start: 'bos' as const, token: tok.separator } : undefined;
-  const align = alignmentFor(windows ?? datasetWindowMode(info), info.meta?.windows ?? separator);
+  const sep = tok && (tok.name === 'tokenizer.json' || tok.name === 'unknown') ? tok.separator : undefined;
+  const separator = sep !== undefined ? { start: 'bos' as const, token: sep } : undefined;
+  const mode = windows ?? datasetWindowMode(info);
+  const own = info.meta?.windows ?? separator;
+  if (mode === 'bos' && !own && (src.dtype === 'uint32' || tok?.name === 'unknown')) {
+    src.close();
+    throw new Error(`${info.dir}: window mode 'bos' needs the document separator of these ${src.dtype} ids, and the dataset records none ` +
+      `(GPT-2's EOT 50256 is not theirs); prepare it with --tokenizer DIR or --separator ID, or use window mode 'any'`);
+  }
+  const align = alignmentFor(mode, own);
   return align ? withAlignment(src, align) : src;
 }
 

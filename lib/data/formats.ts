@@ -1,33 +1,47 @@
-// On-disk token formats (data.md §3b, §5), all uint16 little-endian token ids:
-//  - nanoGPT raw `.bin`: no header, tokens = bytes / 2 (OpenWebText train.bin / val.bin).
-//  - llm.c / modded-nanogpt shard: 256 x int32 header (magic 20240520, version 1, ntok), then ntok x uint16.
-//  - NumPy `.npy` v1/v2/v3 (build-nanogpt / Inheritune `edufineweb_*` shards): 1-D '<u2' array.
+// On-disk token formats (data.md §3b, §5), little-endian token ids of 16 or 32 bits (lib/data/token-array):
+//  - nanoGPT raw `.bin`: no header, tokens = bytes / width. The width is not in the file: uint16 (OpenWebText
+//    train.bin / val.bin) unless the dataset's meta.json says 'nanogpt-uint32' (lib/data/prepare).
+//  - llm.c / modded-nanogpt shard: 256 x int32 header (magic, version, ntok), then ntok tokens. llm.c's
+//    dev/data/data_common.py (HEADERS_INFO, github.com/karpathy/llm.c) defines two: "gpt-2" = magic 20240520,
+//    version 1, uint16 tokens; "llama-3" = magic 20240801, version 7, uint32 tokens.
+//  - NumPy `.npy` v1/v2/v3 (build-nanogpt / Inheritune `edufineweb_*` shards): 1-D '<u2' or '<u4' array.
 // This file only parses and builds headers and writes files; reading windows is lib/data/source.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
+import { TokenArray, TokenDType, bytesPerToken, dtypeOf as dtypeOfTokens, toDType, UINT32_VOCAB_LIMIT } from './token-array';
 
+/** llm.c's "gpt-2" shards: uint16 tokens. */
 export const LLMC_MAGIC = 20240520;
 export const LLMC_VERSION = 1;
 export const LLMC_HEADER_BYTES = 1024;
-/** llm.c's llama-3 shards (uint32 tokens) and its eval files share the header layout but are not GPT-2 token streams. */
+/** llm.c's "llama-3" shards: uint32 tokens (dev/data/data_common.py HEADERS_INFO: magic 20240801, version 7). */
 export const LLMC_LLAMA_MAGIC = 20240801;
+export const LLMC_LLAMA_VERSION = 7;
+/** llm.c's eval files share the header layout but are not token streams. */
 export const LLMC_EVAL_MAGIC = 20240522;
+
+/** The llm.c header (magic, version) of each token width. */
+export const LLMC_HEADERS: Record<TokenDType, { magic: number; version: number; name: string }> = {
+  uint16: { magic: LLMC_MAGIC, version: LLMC_VERSION, name: 'gpt-2' },
+  uint32: { magic: LLMC_LLAMA_MAGIC, version: LLMC_LLAMA_VERSION, name: 'llama-3' },
+};
 const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
 export type TokenFormat = 'nanogpt' | 'llmc' | 'npy';
 
-/** Where the uint16 tokens of a file are: byte offset of token 0 and the number of tokens. */
+/** Where the tokens of a file are: byte offset of token 0, the number of tokens and their width. */
 export interface TokenFileLayout {
   path: string;
   format: TokenFormat;
+  dtype: TokenDType;
   dataOffset: number;
   numTokens: number;
 }
 
 if (os.endianness() !== 'LE') {
-  // The readers view file bytes as Uint16Array directly; every format here is little-endian.
-  throw new Error('lib/data expects a little-endian machine (token files are uint16 little-endian)');
+  // The readers view file bytes as Uint16Array / Uint32Array directly; every format here is little-endian.
+  throw new Error('lib/data expects a little-endian machine (token files are little-endian uint16 / uint32)');
 }
 
 function readHead(fd: number, n: number): Buffer {
@@ -43,13 +57,14 @@ export function isShardName(file: string): boolean {
 
 /**
  * Detects the format of a token file from its magic bytes and name, validates the header and size, and returns the
- * layout. Throws an error naming the file, what was found and what was expected.
+ * layout. Throws an error naming the file, what was found and what was expected. `rawDType` is the width of a
+ * headerless nanoGPT .bin (from the dataset's meta.json; uint16 when it records none); headers carry their own.
  */
-export function inspectTokenFile(file: string): TokenFileLayout {
+export function inspectTokenFile(file: string, rawDType: TokenDType = 'uint16'): TokenFileLayout {
   const st = fs.statSync(file);
   if (!st.isFile()) throw new Error(`${file}: not a regular file`);
   const size = st.size;
-  if (size === 0) throw new Error(`${file}: empty file (0 bytes); expected uint16 token data`);
+  if (size === 0) throw new Error(`${file}: empty file (0 bytes); expected token data`);
   const fd = fs.openSync(file, 'r');
   try {
     const head = readHead(fd, Math.min(size, LLMC_HEADER_BYTES));
@@ -61,36 +76,40 @@ export function inspectTokenFile(file: string): TokenFileLayout {
       }
       const fullHead = readHead(fd, Math.min(size, 1 << 20));
       const h = parseNpyHeader(fullHead, file);
-      const expect = h.dataOffset + 2 * h.numTokens;
+      const width = bytesPerToken(h.dtype);
+      const expect = h.dataOffset + width * h.numTokens;
       if (size !== expect) {
-        throw new Error(`${file}: size ${size} bytes does not match the .npy header (offset ${h.dataOffset} + 2 x ${h.numTokens} = ${expect})`);
+        throw new Error(`${file}: size ${size} bytes does not match the .npy header (offset ${h.dataOffset} + ${width} x ${h.numTokens} ${h.dtype} = ${expect}); truncated or not written to the end?`);
       }
-      return { path: file, format: 'npy', dataOffset: h.dataOffset, numTokens: h.numTokens };
+      return { path: file, format: 'npy', dtype: h.dtype, dataOffset: h.dataOffset, numTokens: h.numTokens };
     }
     const magic = head.length >= 4 ? head.readInt32LE(0) : -1;
-    if (magic === LLMC_MAGIC) {
-      if (size < LLMC_HEADER_BYTES) throw new Error(`${file}: llm.c magic but only ${size} bytes; the header alone is ${LLMC_HEADER_BYTES}`);
+    const llmc = magic === LLMC_MAGIC ? 'uint16' : magic === LLMC_LLAMA_MAGIC ? 'uint32' : null;
+    if (llmc) {
+      const { version: want, name } = LLMC_HEADERS[llmc];
+      if (size < LLMC_HEADER_BYTES) throw new Error(`${file}: llm.c ${name} magic ${magic} but only ${size} bytes; the header alone is ${LLMC_HEADER_BYTES}`);
       const version = head.readInt32LE(4);
       const n = head.readInt32LE(8);
-      if (version !== LLMC_VERSION) throw new Error(`${file}: llm.c shard version ${version}; expected ${LLMC_VERSION} (GPT-2 uint16 tokens)`);
-      const expect = LLMC_HEADER_BYTES + 2 * n;
+      if (version !== want) throw new Error(`${file}: llm.c ${name} shard (magic ${magic}) with version ${version}; expected version ${want} (${llmc} tokens)`);
+      const width = bytesPerToken(llmc);
+      const expect = LLMC_HEADER_BYTES + width * n;
       if (n < 0 || size !== expect) {
-        throw new Error(`${file}: llm.c header says ${n} tokens, so the size should be 1024 + 2 x ${n} = ${expect} bytes, but it is ${size}`);
+        throw new Error(`${file}: llm.c ${name} header says ${n} ${llmc} tokens, so the size should be 1024 + ${width} x ${n} = ${expect} bytes, but it is ${size}`);
       }
-      return { path: file, format: 'llmc', dataOffset: LLMC_HEADER_BYTES, numTokens: n };
-    }
-    if (magic === LLMC_LLAMA_MAGIC) {
-      throw new Error(`${file}: llm.c llama-3 shard (magic ${LLMC_LLAMA_MAGIC}, uint32 tokens) is not supported; expected GPT-2 shards with magic ${LLMC_MAGIC}`);
+      return { path: file, format: 'llmc', dtype: llmc, dataOffset: LLMC_HEADER_BYTES, numTokens: n };
     }
     if (magic === LLMC_EVAL_MAGIC) {
-      throw new Error(`${file}: llm.c eval file (magic ${LLMC_EVAL_MAGIC}), not a token stream; expected magic ${LLMC_MAGIC} or a raw uint16 .bin`);
+      throw new Error(`${file}: llm.c eval file (magic ${LLMC_EVAL_MAGIC}), not a token stream; expected magic ${LLMC_MAGIC} (gpt-2) or ${LLMC_LLAMA_MAGIC} (llama-3), or a raw .bin`);
     }
     if (isShardName(file)) {
-      throw new Error(`${file}: wrong magic ${magic}; a file named like an llm.c shard must start with the int32 header magic ${LLMC_MAGIC}`);
+      throw new Error(`${file}: wrong magic ${magic}; a file named like an llm.c shard must start with the int32 header magic ${LLMC_MAGIC} (gpt-2, uint16) or ${LLMC_LLAMA_MAGIC} (llama-3, uint32)`);
     }
     if (ext !== '.bin') throw new Error(`${file}: unknown token file type '${ext}'; expected .bin (nanoGPT or llm.c) or .npy`);
-    if (size % 2 !== 0) throw new Error(`${file}: odd byte length ${size}; a nanoGPT .bin holds uint16 tokens, so its size must be even`);
-    return { path: file, format: 'nanogpt', dataOffset: 0, numTokens: size / 2 };
+    const width = bytesPerToken(rawDType);
+    if (size % width !== 0) {
+      throw new Error(`${file}: byte length ${size} is not a multiple of ${width}; a nanoGPT .bin of ${rawDType} tokens (as the dataset's meta.json says${rawDType === 'uint16' ? ', or by default' : ''}) holds whole ${width}-byte ids`);
+    }
+    return { path: file, format: 'nanogpt', dtype: rawDType, dataOffset: 0, numTokens: size / width };
   } finally {
     fs.closeSync(fd);
   }
@@ -100,8 +119,11 @@ function hex(b: Buffer): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
 }
 
-/** Parses a NumPy header (format versions 1, 2 and 3); requires a 1-D, C-order, little-endian uint16 array. */
-export function parseNpyHeader(buf: Buffer, file = '.npy'): { dataOffset: number; numTokens: number; version: number } {
+/** NumPy dtype strings of each width: what np.dtype(np.uint16 / np.uint32).str gives on a little-endian machine. */
+export const NPY_DESCR: Record<TokenDType, string> = { uint16: '<u2', uint32: '<u4' };
+
+/** Parses a NumPy header (format versions 1, 2 and 3); requires a 1-D, C-order, little-endian uint16 or uint32 array. */
+export function parseNpyHeader(buf: Buffer, file = '.npy'): { dataOffset: number; numTokens: number; version: number; dtype: TokenDType } {
   if (buf.length < 10 || !buf.subarray(0, 6).equals(NPY_MAGIC)) throw new Error(`${file}: wrong magic; expected \\x93NUMPY`);
   const major = buf[6];
   let headerLen: number;
@@ -122,11 +144,13 @@ export function parseNpyHeader(buf: Buffer, file = '.npy'): { dataOffset: number
   const descr = dict.get('descr');
   const fortran = dict.get('fortran_order');
   const shape = dict.get('shape');
-  if (descr !== '<u2' && descr !== '|u2') throw new Error(`${file}: .npy dtype '${clip(String(descr))}'; expected '<u2' (uint16 GPT-2 tokens)`);
+  // '|u2' (no byte order) is kept as before; numpy itself writes '<u2' / '<u4' for these widths.
+  const dtype: TokenDType | null = descr === '<u2' || descr === '|u2' ? 'uint16' : descr === '<u4' ? 'uint32' : null;
+  if (!dtype) throw new Error(`${file}: .npy dtype '${clip(String(descr))}'; expected '<u2' (uint16 tokens) or '<u4' (uint32 tokens)`);
   if (fortran !== false) throw new Error(`${file}: .npy has fortran_order ${fortran === true ? 'True' : clip(String(fortran))}; expected False`);
   if (!Array.isArray(shape) || shape.length !== 1) throw new Error(`${file}: .npy shape (${Array.isArray(shape) ? shape.join(', ') : clip(String(shape))}); expected a 1-D array (N,)`);
   if (!Number.isSafeInteger(shape[0])) throw new Error(`${file}: .npy shape (${shape[0]},) is too large`);
-  return { dataOffset: start + headerLen, numTokens: shape[0], version: major };
+  return { dataOffset: start + headerLen, numTokens: shape[0], version: major, dtype };
 }
 
 function clip(s: string, max = 60): string {
@@ -144,7 +168,7 @@ type NpyValue = string | boolean | number[];
 export function parseNpyDict(text: string, file = '.npy'): Map<string, NpyValue> {
   let i = 0;
   const fail = (what: string): never => {
-    throw new Error(`${file}: cannot parse the .npy header at character ${i} (${what}); expected {'descr': '<u2', 'fortran_order': False, 'shape': (N,)}; header starts ${JSON.stringify(clip(text, 80))}`);
+    throw new Error(`${file}: cannot parse the .npy header at character ${i} (${what}); expected {'descr': '<u2' or '<u4', 'fortran_order': False, 'shape': (N,)}; header starts ${JSON.stringify(clip(text, 80))}`);
   };
   const ws = () => {
     while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
@@ -203,9 +227,9 @@ export function parseNpyDict(text: string, file = '.npy'): Map<string, NpyValue>
   return out;
 }
 
-/** A NumPy v1.0 header for a 1-D '<u2' array of n elements, padded so the data starts at a multiple of 64 bytes. */
-export function buildNpyHeader(n: number, totalBytes?: number): Buffer {
-  const dict = `{'descr': '<u2', 'fortran_order': False, 'shape': (${n},), }`;
+/** A NumPy v1.0 header for a 1-D '<u2' / '<u4' array of n elements, padded so the data starts at a multiple of 64 bytes. */
+export function buildNpyHeader(n: number, totalBytes?: number, dtype: TokenDType = 'uint16'): Buffer {
+  const dict = `{'descr': '${NPY_DESCR[dtype]}', 'fortran_order': False, 'shape': (${n},), }`;
   const total = totalBytes ?? Math.ceil((10 + dict.length + 1) / 64) * 64; // preamble + dict + '\n'
   if (10 + dict.length + 1 > total || total - 10 > 0xffff) throw new Error(`npy header for shape (${n},) does not fit in ${total} bytes`);
   const buf = Buffer.alloc(total, 0x20);
@@ -218,26 +242,27 @@ export function buildNpyHeader(n: number, totalBytes?: number): Buffer {
   return buf;
 }
 
-/** The 1024-byte llm.c header: int32[256] = {20240520, 1, n, 0, ...}. */
-export function buildLlmcHeader(n: number): Buffer {
+/** The 1024-byte llm.c header: int32[256] = {magic, version, n, 0, ...}; {20240520, 1} for uint16, {20240801, 7} for uint32. */
+export function buildLlmcHeader(n: number, dtype: TokenDType = 'uint16'): Buffer {
   if (n > 0x7fffffff) throw new Error(`llm.c shards hold at most 2^31-1 tokens, got ${n}`);
   const buf = Buffer.alloc(LLMC_HEADER_BYTES);
-  buf.writeInt32LE(LLMC_MAGIC, 0);
-  buf.writeInt32LE(LLMC_VERSION, 4);
+  buf.writeInt32LE(LLMC_HEADERS[dtype].magic, 0);
+  buf.writeInt32LE(LLMC_HEADERS[dtype].version, 4);
   buf.writeInt32LE(n, 8);
   return buf;
 }
 
 /** The header bytes for a format with n tokens (empty for nanoGPT raw). Its length does not depend on n for llm.c. */
-export function headerFor(format: TokenFormat, n: number): Buffer {
-  if (format === 'llmc') return buildLlmcHeader(n);
-  if (format === 'npy') return buildNpyHeader(n);
+export function headerFor(format: TokenFormat, n: number, dtype: TokenDType = 'uint16'): Buffer {
+  if (format === 'llmc') return buildLlmcHeader(n, dtype);
+  if (format === 'npy') return buildNpyHeader(n, undefined, dtype);
   return Buffer.alloc(0);
 }
 
 /**
- * Streams uint16 tokens to `<path>.tmp-<pid>-<k>`, then `finish()` writes the header (which needs the final count),
- * fsyncs and renames onto `path`, so `path` is either absent, the old file, or complete. `abort()` removes the temp file.
+ * Streams tokens of width `dtype` to `<path>.tmp-<pid>-<k>`, then `finish()` writes the header (which needs the final
+ * count), fsyncs and renames onto `path`, so `path` is either absent, the old file, or complete. `abort()` removes the
+ * temp file. Arrays of the other width are converted (a uint32 id that does not fit uint16 is an error).
  */
 export class TokenFileWriter {
   readonly tmpPath: string;
@@ -248,19 +273,26 @@ export class TokenFileWriter {
   private done = false;
   private static seq = 0;
 
-  constructor(readonly path: string, readonly format: TokenFormat = 'nanogpt', maxTokens = 0x7fffffff) {
+  constructor(readonly path: string, readonly format: TokenFormat = 'nanogpt', maxTokens = 0x7fffffff, readonly dtype: TokenDType = 'uint16') {
     this.tmpPath = `${path}.tmp-${process.pid}-${TokenFileWriter.seq++}`;
     // npy headers grow with the digits of n; reserve the header for the largest count this writer may hold.
-    this.headerBytes = headerFor(format, maxTokens).length;
+    this.headerBytes = headerFor(format, maxTokens, dtype).length;
     this.fd = fs.openSync(this.tmpPath, 'w');
     this.pos = this.headerBytes;
   }
 
-  write(tokens: Uint16Array): void {
+  write(input: TokenArray): void {
     if (this.done) throw new Error(`TokenFileWriter(${this.path}): write after finish/abort`);
-    if (tokens.length === 0) return;
-    if (this.format === 'llmc' && this.count + tokens.length > 0x7fffffff) {
+    if (input.length === 0) return;
+    if (this.format === 'llmc' && this.count + input.length > 0x7fffffff) {
       throw new Error(`${this.path}: an llm.c shard holds at most 2^31-1 tokens (int32 header); write smaller shards`);
+    }
+    const tokens = toDType(input, this.dtype, this.path);
+    if (this.dtype === 'uint32') {
+      // Readers copy ids into Int32Array batches: refuse what would turn negative there.
+      for (let i = 0; i < tokens.length; i++) {
+        if (tokens[i] >= UINT32_VOCAB_LIMIT) throw new Error(`${this.path}: token id ${tokens[i]} is >= 2^31; batches hold ids as int32`);
+      }
     }
     const bytes = new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength);
     let off = 0;
@@ -272,7 +304,7 @@ export class TokenFileWriter {
   finish(): { path: string; tokens: number } {
     if (this.done) throw new Error(`TokenFileWriter(${this.path}): finish called twice`);
     // An npy dict is re-padded to fill exactly the bytes reserved up front (the data offset stays 64-aligned).
-    const header = this.format === 'npy' ? buildNpyHeader(this.count, this.headerBytes) : headerFor(this.format, this.count);
+    const header = this.format === 'npy' ? buildNpyHeader(this.count, this.headerBytes, this.dtype) : headerFor(this.format, this.count, this.dtype);
     if (header.length > 0) fs.writeSync(this.fd, header, 0, header.length, 0);
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
@@ -293,9 +325,9 @@ export class TokenFileWriter {
   }
 }
 
-/** Writes a whole token array in one of the formats (atomically, through TokenFileWriter). */
-export function writeTokenFile(file: string, tokens: Uint16Array, format: TokenFormat = 'nanogpt'): void {
-  const w = new TokenFileWriter(file, format, tokens.length);
+/** Writes a whole token array in one of the formats (atomically, through TokenFileWriter), by default at its own width. */
+export function writeTokenFile(file: string, tokens: TokenArray, format: TokenFormat = 'nanogpt', dtype: TokenDType = dtypeOfTokens(tokens)): void {
+  const w = new TokenFileWriter(file, format, tokens.length, dtype);
   try {
     w.write(tokens);
     w.finish();
@@ -305,15 +337,15 @@ export function writeTokenFile(file: string, tokens: Uint16Array, format: TokenF
   }
 }
 
-/** nanoGPT raw uint16 `.bin` (np.memmap(dtype=np.uint16) reads it). */
-export function writeNanoGptBin(file: string, tokens: Uint16Array): void {
+/** nanoGPT raw `.bin` at the array's width (np.memmap(dtype=np.uint16 / np.uint32) reads it). */
+export function writeNanoGptBin(file: string, tokens: TokenArray): void {
   writeTokenFile(file, tokens, 'nanogpt');
 }
-/** llm.c / modded-nanogpt shard: 1024-byte header then uint16 tokens. */
-export function writeLlmcShard(file: string, tokens: Uint16Array): void {
+/** llm.c / modded-nanogpt shard: 1024-byte header then the tokens (gpt-2 header for uint16, llama-3 for uint32). */
+export function writeLlmcShard(file: string, tokens: TokenArray): void {
   writeTokenFile(file, tokens, 'llmc');
 }
-/** NumPy `.npy` v1.0, dtype '<u2', shape (n,) (np.load reads it). */
-export function writeNpy(file: string, tokens: Uint16Array): void {
+/** NumPy `.npy` v1.0, dtype '<u2' or '<u4', shape (n,) (np.load reads it). */
+export function writeNpy(file: string, tokens: TokenArray): void {
   writeTokenFile(file, tokens, 'npy');
 }

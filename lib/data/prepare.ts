@@ -1,12 +1,14 @@
-// Dataset preparation: documents (or already tokenized files) -> data/<name>/train.bin, val.bin (nanoGPT raw uint16)
-// and meta.json. Everything is written into a hidden temp directory that is renamed into place only when complete,
-// so data/<name> is either absent, the previous finished dataset, or the new finished one; a crash or a bad input
-// leaves no partial dataset. A rerun whose recipe matches meta.json is a no-op unless `force`.
+// Dataset preparation: documents (already tokenized files: lib/data/prepare-tokens) -> data/<name>/train.bin, val.bin
+// (nanoGPT raw ids: uint16, or uint32 for a vocabulary over 65536 or uint32 input files; meta.json `format` records
+// which, since a raw .bin has no header) and meta.json. Everything is written into a hidden temp directory that is
+// renamed into place only when complete, so data/<name> is either absent, the previous finished dataset, or the new
+// finished one; a crash or a bad input leaves no partial dataset. A rerun whose recipe matches meta.json is a no-op
+// unless `force`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TokenFileWriter } from './formats';
-import { EOT_TOKEN, GPT2_VOCAB_SIZE, TokenBuffer, encodeDocumentInto, tokenizerInfo } from './tokenizer';
-import { TokenSource, openTokenFiles } from './source';
+import { GPT2_VOCAB_SIZE, TokenBuffer, encodeDocumentInto, tokenizerInfo } from './tokenizer';
+import { TokenDType, UINT16_VOCAB_LIMIT, UINT32_VOCAB_LIMIT, bytesPerToken, dtypeForVocab } from './token-array';
 import { TextDocument } from './text';
 import { TextTokenizer } from './text-tokenizer';
 import { Progress, fmtNum } from './progress';
@@ -31,18 +33,34 @@ export interface DatasetMeta {
   seed: number;
   /** GPT-2 BPE for text datasets (or a model folder's tokenizer.json: `prepare --tokenizer`); synthetic datasets have
    * ids of their own (no tokenizer). */
-  tokenizer: typeof tokenizerInfo | SyntheticTokenizer | FolderTokenizerInfo;
+  tokenizer: typeof tokenizerInfo | SyntheticTokenizer | FolderTokenizerInfo | UnknownTokenizer;
   eot: 'append' | 'prepend';
   vocabSize: number;
   /** Where training and analysis windows start by default: anywhere (nanoGPT, absent) or at a BOS token. */
   windows?: WindowAlignment;
   /** The generator and its parameters, for synthetic datasets (lib/data/synthetic). */
   synthetic?: Record<string, unknown>;
-  format: 'nanogpt-uint16';
+  /** train.bin / val.bin are raw (headerless) ids of this width; datasets written before uint32 support say uint16. */
+  format: DatasetFormat;
   createdAt: string;
   version: number;
   /** Everything that determines the output; a rerun with an equal recipe is skipped. */
   recipe: Record<string, unknown>;
+}
+
+export type DatasetFormat = 'nanogpt-uint16' | 'nanogpt-uint32';
+
+/** The format of raw files of a width. */
+export function datasetFormat(dtype: TokenDType): DatasetFormat {
+  return dtype === 'uint32' ? 'nanogpt-uint32' : 'nanogpt-uint16';
+}
+
+/** The width of a dataset's train.bin / val.bin from its meta.json (absent: uint16, the only width of old datasets). */
+export function metaTokenDType(meta: Pick<DatasetMeta, 'format'> | null | undefined): TokenDType {
+  const f = meta?.format;
+  if (f === undefined || f === 'nanogpt-uint16') return 'uint16';
+  if (f === 'nanogpt-uint32') return 'uint32';
+  throw new Error(`meta.json format '${String(f)}' is unknown; expected 'nanogpt-uint16' or 'nanogpt-uint32'`);
 }
 
 /** Windows that start at a boundary token (BOS/EOT) at position 0 instead of at any offset. */
@@ -67,6 +85,14 @@ export interface FolderTokenizerInfo {
 export interface DocumentTokenizer {
   tokenizer: TextTokenizer;
   info: FolderTokenizerInfo;
+}
+
+/** Token files copied with a vocabulary given by the user (uint32 ids: the files do not name their tokenizer). */
+export interface UnknownTokenizer {
+  name: 'unknown';
+  vocabSize: number;
+  /** The document separator when given (counts documents; 'bos' windows start at it). */
+  separator?: number;
 }
 
 export interface SyntheticTokenizer {
@@ -109,12 +135,14 @@ export interface PrepareDocumentsOptions extends PrepareCommon {
   seed?: number;
   /** Number of documents when known, for the progress bar. */
   totalDocuments?: number;
-  /** Tokenize with this instead of GPT-2's BPE (ids must fit uint16: info.vocabSize <= 65536). */
+  /** Tokenize with this instead of GPT-2's BPE (a vocabulary over 65536 ids is written as uint32). */
   tokenizer?: DocumentTokenizer;
+  /** Width of train.bin / val.bin; default uint32 when the vocabulary exceeds 65536, else uint16. */
+  dtype?: TokenDType;
 }
 
-/** The largest vocabulary the lab's uint16 token files can hold. */
-export const UINT16_VOCAB_LIMIT = 65536;
+/** The largest vocabulary the lab's uint16 token files can hold (lib/data/token-array). */
+export { UINT16_VOCAB_LIMIT };
 
 export const DEFAULT_SEED = 2357; // nanoGPT's OWT split seed
 export const DEFAULT_VAL_FRACTION = 0.05;
@@ -151,13 +179,14 @@ function readMeta(dir: string): DatasetMeta | null {
   }
 }
 
-/** Reads data/<name>/meta.json if present and consistent with the .bin sizes. */
+/** Reads data/<name>/meta.json if present and consistent with the .bin sizes (tokens x the width it records). */
 export function loadDatasetMeta(dir: string): DatasetMeta | null {
   const m = readMeta(dir);
   if (!m) return null;
+  const width = bytesPerToken(metaTokenDType(m));
   for (const split of ['train', 'val'] as const) {
     const f = path.join(dir, `${split}.bin`);
-    if (!fs.existsSync(f) || fs.statSync(f).size !== 2 * m.tokens[split]) return null;
+    if (!fs.existsSync(f) || fs.statSync(f).size !== width * m.tokens?.[split]) return null;
   }
   return m;
 }
@@ -183,6 +212,10 @@ function cleanStale(dataDir: string, name: string): void {
   }
 }
 
+/** What a build step of withDatasetDir returns: meta.json without the fields the frame fills in. */
+export type BuiltMeta = Omit<DatasetMeta, 'name' | 'source' | 'files' | 'createdAt' | 'version' | 'recipe' | 'tokenizer' | 'vocabSize' | 'format'> &
+  Partial<Pick<DatasetMeta, 'tokenizer' | 'vocabSize' | 'format'>>;
+
 /**
  * Shared frame: skip when up to date, refuse to replace a directory we did not create, build into a temp dir
  * with `build`, then swap it into place. `build` returns everything of meta except the fields filled here.
@@ -190,10 +223,7 @@ function cleanStale(dataDir: string, name: string): void {
 export async function withDatasetDir(
   common: PrepareCommon,
   recipe: Record<string, unknown>,
-  build: (tmpDir: string) => Promise<
-    Omit<DatasetMeta, 'name' | 'source' | 'files' | 'createdAt' | 'version' | 'recipe' | 'tokenizer' | 'vocabSize' | 'format'> &
-      Partial<Pick<DatasetMeta, 'tokenizer' | 'vocabSize'>>
-  >,
+  build: (tmpDir: string) => Promise<BuiltMeta>,
 ): Promise<PrepareResult> {
   checkName(common.name);
   const dir = path.join(common.dataDir, common.name);
@@ -219,7 +249,7 @@ export async function withDatasetDir(
       files: common.files,
       tokenizer: built.tokenizer ?? tokenizerInfo,
       vocabSize: built.vocabSize ?? GPT2_VOCAB_SIZE,
-      format: 'nanogpt-uint16',
+      format: built.format ?? 'nanogpt-uint16',
       createdAt: new Date().toISOString(),
       version: DATASET_META_VERSION,
       recipe,
@@ -245,9 +275,11 @@ export async function withDatasetDir(
 
 /** Buffered writer for one split: tokens accumulate in memory and go to disk in ~2 MB blocks. */
 class SplitSink {
-  readonly buf = new TokenBuffer(1 << 20);
+  readonly buf: TokenBuffer;
   docs = 0;
-  constructor(readonly writer: TokenFileWriter) {}
+  constructor(readonly writer: TokenFileWriter) {
+    this.buf = new TokenBuffer(1 << 20, writer.dtype);
+  }
   get tokens(): number {
     return this.writer.count + this.buf.length;
   }
@@ -280,22 +312,26 @@ export async function prepareFromDocuments(opts: PrepareDocumentsOptions): Promi
   }
   const headValTokens = split.kind === 'head' ? split.valTokens : 0;
   const custom = opts.tokenizer;
-  if (custom && custom.info.vocabSize > UINT16_VOCAB_LIMIT) {
-    throw new Error(`${custom.info.folder}: the tokenizer has ${custom.info.vocabSize} ids, more than the ${UINT16_VOCAB_LIMIT} that the lab's ` +
-      `uint16 token files hold (lib/data/formats.ts; uint32 files such as llm.c's Llama 3 shards are not supported)`);
+  const vocabSize = custom ? custom.info.vocabSize : GPT2_VOCAB_SIZE;
+  const dtype = opts.dtype ?? dtypeForVocab(vocabSize);
+  if (dtype === 'uint16' && vocabSize > UINT16_VOCAB_LIMIT) {
+    throw new Error(`${custom?.info.folder ?? opts.source}: the tokenizer has ${vocabSize} ids, more than the ${UINT16_VOCAB_LIMIT} a uint16 token file holds; write uint32 (the default for this vocabulary)`);
   }
+  if (vocabSize > UINT32_VOCAB_LIMIT) throw new Error(`${custom?.info.folder ?? opts.source}: the tokenizer has ${vocabSize} ids; batches hold ids as int32 (at most 2^31)`);
   const recipe = {
     kind: 'documents', source: opts.source, files: fileStamps(opts.files), eot, split,
     tokenizer: custom ? { folder: custom.info.folder, sha256: custom.info.sha256, implementation: custom.info.implementation, separator: custom.info.separator } : tokenizerInfo.implementation,
+    // Only uint32 is recorded, so the recipes of existing uint16 datasets stay equal (no rebuild).
+    ...(dtype === 'uint32' ? { tokenDType: dtype } : {}),
     ...opts.recipeExtra,
   };
   const encodeInto = custom ? folderEncoder(custom) : encodeDocumentInto;
 
   return withDatasetDir(opts, recipe, async (tmpDir) => {
-    const train = new SplitSink(new TokenFileWriter(path.join(tmpDir, 'train.bin')));
-    const val = new SplitSink(new TokenFileWriter(path.join(tmpDir, 'val.bin')));
+    const train = new SplitSink(new TokenFileWriter(path.join(tmpDir, 'train.bin'), 'nanogpt', undefined, dtype));
+    const val = new SplitSink(new TokenFileWriter(path.join(tmpDir, 'val.bin'), 'nanogpt', undefined, dtype));
     const bar = new Progress(`prepare ${opts.name}`, { total: opts.totalDocuments, unit: 'docs', quiet: opts.quiet });
-    const doc = new TokenBuffer(1 << 16);
+    const doc = new TokenBuffer(1 << 16, dtype);
     let n = 0;
     try {
       for await (const d of opts.documents) {
@@ -330,7 +366,7 @@ export async function prepareFromDocuments(opts: PrepareDocumentsOptions): Promi
       if (train.tokens === 0) throw new Error(`${opts.source}: the train split is empty (${n} documents); lower --val-fraction / --val-tokens`);
       const tokens = { train: train.writer.finish().tokens, val: val.writer.finish().tokens };
       bar.finish(`${fmtNum(tokens.train + tokens.val)} tokens`);
-      const meta = { tokens, documents: { train: train.docs, val: val.docs }, split, seed, eot };
+      const meta = { tokens, documents: { train: train.docs, val: val.docs }, split, seed, eot, format: datasetFormat(dtype) };
       return custom ? { ...meta, tokenizer: custom.info, vocabSize: custom.info.vocabSize } : meta;
     } catch (e) {
       bar.abort();
@@ -341,14 +377,15 @@ export async function prepareFromDocuments(opts: PrepareDocumentsOptions): Promi
   });
 }
 
-/** encodeDocumentInto for a folder tokenizer: its separator instead of EOT, ids checked to fit uint16. */
+/** encodeDocumentInto for a folder tokenizer: its separator instead of EOT, ids checked against its vocabulary. */
 function folderEncoder(t: DocumentTokenizer): (out: TokenBuffer, text: string, eot: 'append' | 'prepend') => void {
   const sep = t.info.separator;
+  const V = t.info.vocabSize;
   return (out, text, eot) => {
     if (eot === 'prepend') out.push(sep);
     const ids = t.tokenizer.encode(text);
     for (const id of ids) {
-      if (!(id >= 0 && id < UINT16_VOCAB_LIMIT)) throw new Error(`${t.info.folder}: token id ${id} does not fit the uint16 token file`);
+      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`${t.info.folder}: the tokenizer returned token id ${id}, outside its vocabulary [0, ${V})`);
     }
     out.pushAll(ids);
     if (eot === 'append') out.push(sep);
@@ -356,84 +393,6 @@ function folderEncoder(t: DocumentTokenizer): (out: TokenBuffer, text: string, e
 }
 
 /** Files with their sizes (a changed input file changes the recipe); non-paths (package labels) are kept as is. */
-function fileStamps(files: string[]): Array<{ file: string; bytes?: number }> {
+export function fileStamps(files: string[]): Array<{ file: string; bytes?: number }> {
   return files.map((f) => (fs.existsSync(f) ? { file: f, bytes: fs.statSync(f).size } : { file: f }));
 }
-
-export interface PrepareTokensOptions extends PrepareCommon {
-  trainFiles: string[];
-  valFiles: string[];
-  /** EOT convention of the source; detected from the first / last val token when omitted. */
-  eot?: 'append' | 'prepend';
-}
-
-/** The EOT convention a token stream appears to follow: a leading EOT means prepend, a trailing one append. */
-export function detectEot(src: TokenSource): 'append' | 'prepend' | null {
-  if (src.length === 0) return null;
-  if (src.read(0, 1)[0] === EOT_TOKEN) return 'prepend';
-  if (src.read(src.length - 1, 1)[0] === EOT_TOKEN) return 'append';
-  return null;
-}
-
-/**
- * Copies already tokenized files (llm.c shards, .npy shards, raw .bin) into a nanoGPT-layout dataset, checking every
- * id on the way; val files become val.bin and train files train.bin (each concatenated in the order given).
- */
-export async function prepareFromTokenFiles(opts: PrepareTokensOptions): Promise<PrepareResult> {
-  if (opts.trainFiles.length === 0) throw new Error(`${opts.source}: no train token files`);
-  if (opts.valFiles.length === 0) throw new Error(`${opts.source}: no val token files (expected a name containing 'val', or shard 0)`);
-  const recipe = { kind: 'tokens', source: opts.source, files: fileStamps([...opts.valFiles, ...opts.trainFiles]), eot: opts.eot ?? 'detect', ...opts.recipeExtra };
-  return withDatasetDir(opts, recipe, async (tmpDir) => {
-    // Headers, sizes and ids are checked while copying (validate 'none' here: the copy loop reads every token).
-    const valSrc = openTokenFiles(opts.valFiles, 'none');
-    const trainSrc = openTokenFiles(opts.trainFiles, 'none');
-    const eot = opts.eot ?? detectEot(valSrc) ?? 'append';
-    const total = valSrc.length + trainSrc.length;
-    const bar = new Progress(`prepare ${opts.name}`, { total, unit: 'tokens', quiet: opts.quiet });
-    const writers: TokenFileWriter[] = [];
-    try {
-      const counts: number[] = [];
-      const eots: number[] = [];
-      let done = 0;
-      for (const [src, file] of [[valSrc, 'val.bin'], [trainSrc, 'train.bin']] as const) {
-        const w = new TokenFileWriter(path.join(tmpDir, file));
-        writers.push(w);
-        if (src.length === 0) throw new Error(`${opts.source}: the ${file.replace('.bin', '')} files hold no tokens`);
-        const chunk = new Uint16Array(1 << 20);
-        let nEot = 0;
-        for (let off = 0; off < src.length; off += chunk.length) {
-          const n = Math.min(chunk.length, src.length - off);
-          const t = src.read(off, n, chunk);
-          for (let i = 0; i < n; i++) {
-            if (t[i] === EOT_TOKEN) nEot++;
-            else if (t[i] >= GPT2_VOCAB_SIZE) {
-              const shard = src.shards.find((s) => off + i >= s.start && off + i < s.start + s.length);
-              throw new Error(`${shard?.path ?? file}: token id ${t[i]} at token ${off + i - (shard?.start ?? 0)} is >= the vocabulary size ${GPT2_VOCAB_SIZE}`);
-            }
-          }
-          w.write(t);
-          done += n;
-          bar.update(done);
-        }
-        counts.push(w.finish().tokens);
-        eots.push(nEot);
-      }
-      bar.finish();
-      return {
-        tokens: { val: counts[0], train: counts[1] },
-        documents: { val: eots[0], train: eots[1] }, // EOT count: documents up to a partial one at each end
-        split: { kind: 'source', description: `val = ${opts.valFiles.map((f) => path.basename(f)).join(', ')}; train = the other ${opts.trainFiles.length} file(s)` },
-        seed: 0,
-        eot,
-      };
-    } catch (e) {
-      bar.abort();
-      for (const w of writers) w.abort();
-      throw e;
-    } finally {
-      valSrc.close();
-      trainSrc.close();
-    }
-  });
-}
-

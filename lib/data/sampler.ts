@@ -6,9 +6,11 @@
 // Both save and restore their exact position (getState / setState) for resume.
 // A source with a window alignment (lib/data/windows) makes the random sampler and validationBatches start every
 // window at its boundary token (BOS at position 0) instead of at any offset.
+// Window buffers have the source's width (uint16 or uint32 ids); batches are int32 either way.
 import { Rng, RngState } from '../util/rng';
 import { ShardSpan, TokenSource } from './source';
 import { isAligned, windowStarts } from './windows';
+import { TokenArray, allocTokens } from './token-array';
 
 export interface Batch {
   x: Int32Array;
@@ -33,7 +35,7 @@ function checkDims(src: TokenSource, batchSize: number, blockSize: number, what:
 }
 
 /** Copies a (T+1)-token window into row `row` of x and y. */
-function fillRow(win: Uint16Array, x: Int32Array, y: Int32Array, row: number, T: number): void {
+function fillRow(win: TokenArray, x: Int32Array, y: Int32Array, row: number, T: number): void {
   const base = row * T;
   for (let t = 0; t < T; t++) {
     x[base + t] = win[t];
@@ -51,13 +53,13 @@ export interface RandomSamplerOptions {
 export class RandomWindowSampler implements BatchSampler {
   private rng: Rng;
   private batchesDrawn = 0;
-  private readonly win: Uint16Array;
+  private readonly win: TokenArray;
   /** Allowed window starts of an aligned source; null: any offset. */
   private readonly starts: Float64Array | null;
   constructor(private readonly src: TokenSource, private readonly opts: RandomSamplerOptions) {
     checkDims(src, opts.batchSize, opts.blockSize, 'RandomWindowSampler');
     this.rng = new Rng(opts.seed);
-    this.win = new Uint16Array(opts.blockSize + 1);
+    this.win = allocTokens(src.dtype, opts.blockSize + 1);
     this.starts = windowStarts(src, opts.blockSize, 'RandomWindowSampler');
   }
 
@@ -102,7 +104,7 @@ export class SequentialLoader implements BatchSampler {
   private readonly shards: ReadonlyArray<ShardSpan>;
   private readonly rank: number;
   private readonly world: number;
-  private readonly buf: Uint16Array;
+  private readonly buf: TokenArray;
 
   constructor(private readonly src: TokenSource, private readonly opts: SequentialLoaderOptions) {
     checkDims(src, opts.batchSize, opts.blockSize, 'SequentialLoader');
@@ -118,7 +120,7 @@ export class SequentialLoader implements BatchSampler {
     if (this.shards.length === 0) {
       throw new Error(`SequentialLoader: no shard holds B*T*worldSize+1 = ${need} tokens (batch ${opts.batchSize} x ${opts.blockSize}, world ${this.world})`);
     }
-    this.buf = new Uint16Array(opts.batchSize * opts.blockSize + 1);
+    this.buf = allocTokens(src.dtype, opts.batchSize * opts.blockSize + 1);
     this.pos = this.startPos();
   }
 
@@ -204,7 +206,7 @@ export function validationBatches(src: TokenSource, opts: ValidationBatchOptions
     if (starts) return head ? starts[w % starts.length] : starts[windows === 1 ? 0 : Math.floor((w * (starts.length - 1)) / (windows - 1))];
     return head ? w * T : windows === 1 ? 0 : Math.floor((w * maxStart) / (windows - 1));
   };
-  const win = new Uint16Array(T + 1);
+  const win = allocTokens(src.dtype, T + 1);
   const out: Batch[] = [];
   for (let k = 0; k < numBatches; k++) {
     const x = new Int32Array(B * T);

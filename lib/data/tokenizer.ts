@@ -10,6 +10,8 @@
 // newer than our TypeScript parses, so its modules are required untyped; they load on first use (parsing the 50k
 // ranks takes a moment).
 
+import { TokenArray, TokenDType, allocTokens, dtypeIdLimit } from './token-array';
+
 /**
  * Unicode's White_Space property (PropList.txt; unchanged since Unicode 6.3), the set Rust regex's `\s` matches:
  * U+0009..U+000D, U+0020, U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
@@ -115,33 +117,47 @@ export function decode(ids: ArrayLike<number>): string {
 
 export type EotMode = 'append' | 'prepend' | 'none';
 
-/** A Uint16Array that grows by doubling; `view()` is the filled prefix (no copy). */
+/**
+ * A token array of one width (uint16 by default, uint32 for big vocabularies) that grows by doubling; `view()` is
+ * the filled prefix (no copy). An id that does not fit the width is an error, not a silent wrap-around.
+ */
 export class TokenBuffer {
-  private buf: Uint16Array;
+  private buf: TokenArray;
+  private readonly limit: number;
   length = 0;
-  constructor(initialCapacity = 1 << 16) {
-    this.buf = new Uint16Array(Math.max(16, initialCapacity));
+  constructor(initialCapacity = 1 << 16, readonly dtype: TokenDType = 'uint16') {
+    this.buf = allocTokens(dtype, Math.max(16, initialCapacity));
+    this.limit = dtypeIdLimit(dtype);
   }
   private reserve(extra: number): void {
     if (this.length + extra <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < this.length + extra) cap *= 2;
-    const next = new Uint16Array(cap);
+    const next = allocTokens(this.dtype, cap);
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;
   }
+  private bad(t: number): never {
+    throw new Error(`TokenBuffer: token id ${t} is not a ${this.dtype} id (0..${this.limit - 1})`);
+  }
   push(t: number): void {
+    if (!(t >= 0 && t < this.limit)) this.bad(t);
     this.reserve(1);
     this.buf[this.length++] = t;
   }
   pushAll(ids: ArrayLike<number>): void {
     this.reserve(ids.length);
     const b = this.buf;
+    const limit = this.limit;
     let n = this.length;
-    for (let i = 0; i < ids.length; i++) b[n++] = ids[i];
+    for (let i = 0; i < ids.length; i++) {
+      const t = ids[i];
+      if (!(t >= 0 && t < limit)) this.bad(t);
+      b[n++] = t;
+    }
     this.length = n;
   }
-  view(): Uint16Array {
+  view(): TokenArray {
     return this.buf.subarray(0, this.length);
   }
   clear(): void {
@@ -164,9 +180,9 @@ export function encodeDocumentInto(out: TokenBuffer, text: string, eot: EotMode)
 
 /** Tokenizes many documents into one Uint16Array (EOT per document as `eot`). */
 export function encodeDocuments(docs: Iterable<string>, eot: EotMode): Uint16Array {
-  const out = new TokenBuffer();
+  const out = new TokenBuffer(1 << 16, 'uint16');
   for (const d of docs) encodeDocumentInto(out, d, eot);
-  return out.view().slice();
+  return out.view().slice() as Uint16Array; // a uint16 buffer's view is a Uint16Array
 }
 
 /**

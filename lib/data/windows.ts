@@ -8,6 +8,7 @@
 import { TokenSource } from './source';
 import { WindowAlignment } from './prepare';
 import { EOT_TOKEN } from './tokenizer';
+import { TokenArray, allocTokens, dtypeIdLimit } from './token-array';
 
 export type WindowMode = 'any' | 'bos';
 
@@ -34,8 +35,9 @@ export function describeAlignment(a: WindowAlignment | undefined): string {
 
 /** Wraps `src` so that samplers start windows at `align.token`; the wrapper reads through to `src`. */
 export function withAlignment(src: TokenSource, align: WindowAlignment): AlignedTokenSource {
-  if (!Number.isInteger(align.token) || align.token < 0 || align.token > 65535) {
-    throw new Error(`window alignment token must be a uint16 id, got ${align.token}`);
+  const limit = dtypeIdLimit(src.dtype);
+  if (!Number.isInteger(align.token) || align.token < 0 || align.token >= limit) {
+    throw new Error(`window alignment token must be a ${src.dtype} id (0..${limit - 1}) of this source, got ${align.token}`);
   }
   return new AlignedSource(isAligned(src) && src instanceof AlignedSource ? src.inner : src, align);
 }
@@ -49,7 +51,10 @@ class AlignedSource implements AlignedTokenSource {
   get shards(): TokenSource['shards'] {
     return this.inner.shards;
   }
-  read(offset: number, count: number, into?: Uint16Array): Uint16Array {
+  get dtype(): TokenSource['dtype'] {
+    return this.inner.dtype;
+  }
+  read(offset: number, count: number, into?: TokenArray): TokenArray {
     return this.inner.read(offset, count, into);
   }
   close(): void {
@@ -62,7 +67,7 @@ class AlignedSource implements AlignedTokenSource {
 }
 
 function scanBoundaries(src: TokenSource, token: number): Float64Array {
-  const chunk = new Uint16Array(1 << 20);
+  const chunk = allocTokens(src.dtype, 1 << 20);
   let out = new Float64Array(1024);
   let n = 0;
   for (let off = 0; off < src.length; off += chunk.length) {

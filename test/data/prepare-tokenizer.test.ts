@@ -1,6 +1,7 @@
 // `prepare <text> --tokenizer <model folder>`: the token files hold exactly each document's ids from the folder's
 // tokenizer (tested against sentencepiece / tiktoken references in hf-tokenizer.test.ts) with its eos appended or bos
-// prepended; meta.json records the tokenizer; 'bos' windows start at that separator; vocabularies over uint16 refused.
+// prepended; meta.json records the tokenizer; 'bos' windows start at that separator; a vocabulary over 65536 ids (Llama
+// 3's 128K) is written as uint32 and read back as the same ids.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -11,6 +12,7 @@ import { isValDocument, DEFAULT_SEED, FolderTokenizerInfo } from '../../lib/data
 import { listTextFiles, readTextDocuments } from '../../lib/data/text';
 import { describeDataset, openDataset } from '../../lib/data/dataset';
 import { isAligned } from '../../lib/data/windows';
+import { RandomWindowSampler } from '../../lib/data/sampler';
 import { tmpDir } from './tmp';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'tokenizers');
@@ -75,19 +77,83 @@ for (const [style, eot, separator] of [['llama2-spm', 'append', 2], ['llama3-byt
   });
 }
 
-test('--tokenizer refuses vocabularies beyond uint16, token sources and the embedded corpora', async () => {
-  const texts = textFolder();
+/**
+ * The llama3-bytelevel fixture with Llama 3's id layout: <|begin_of_text|> / <|end_of_text|> at 128000 / 128001 and
+ * two frequent BPE tokens (' the', ' a') moved above 65535, so documents hold ids that need 32 bits. BPE merges name
+ * tokens by text, so moving an id changes no segmentation, only the number written.
+ */
+function bigVocabFolder(): string {
   const big = path.join(root, 'big-vocab');
   fs.mkdirSync(big, { recursive: true });
   const tj = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'llama3-bytelevel', 'tokenizer.json'), 'utf8'));
-  // Llama 3's special tokens sit at 128000+: one of them makes the vocabulary 128001 ids
-  tj.added_tokens.push({ id: 128000, content: '<|reserved|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const moved: Record<string, number> = { '<|begin_of_text|>': 128000, '<|end_of_text|>': 128001, 'Ġthe': 70000, 'Ġa': 128100 };
+  for (const t of tj.added_tokens) if (moved[t.content] !== undefined) t.id = moved[t.content];
+  for (const k of Object.keys(moved)) if (tj.model.vocab[k] !== undefined) tj.model.vocab[k] = moved[k];
   fs.writeFileSync(path.join(big, 'tokenizer.json'), JSON.stringify(tj));
   fs.copyFileSync(path.join(FIXTURES, 'llama3-bytelevel', 'tokenizer_config.json'), path.join(big, 'tokenizer_config.json'));
-  const r = await run([texts, '--tokenizer', big, '--data-dir', path.join(root, 'data-big'), '--quiet']);
-  assert.equal(r.code, 1);
-  assert.match(r.err, /the tokenizer has 128001 ids, more than the 65536 that the lab's uint16 token files hold/);
-  assert.ok(!fs.existsSync(path.join(root, 'data-big', 'texts')), 'nothing written');
+  return big;
+}
+
+test('--tokenizer with a 128K vocabulary writes uint32 files holding exactly the ids; BOS windows start at 128000', async () => {
+  const texts = textFolder();
+  const big = bigVocabFolder();
+  const tok = loadHFTokenizer(big);
+  assert.equal(tok.vocabSize, 128101);
+  assert.equal(tok.bosId, 128000);
+  const dataDir = path.join(root, 'data-big');
+  const r = await run([texts, '--tokenizer', big, '--eot', 'prepend', '--val-fraction', '0.3', '--data-dir', dataDir, '--name', 'big', '--quiet']);
+  assert.equal(r.code, 0, r.err);
+  const want = { train: [] as number[], val: [] as number[] };
+  for await (const d of readTextDocuments(listTextFiles(texts))) want[isValDocument(d.name, 0.3, DEFAULT_SEED) ? 'val' : 'train'].push(128000, ...tok.encode(d.text));
+  assert.ok(want.train.some((t) => t === 70000) && want.train.some((t) => t === 128100), 'the documents use the moved ids');
+  const dir = path.join(dataDir, 'big');
+  for (const split of ['train', 'val'] as const) {
+    const b = fs.readFileSync(path.join(dir, `${split}.bin`));
+    assert.deepEqual(Array.from(new Uint32Array(b.buffer, b.byteOffset, b.length / 4)), want[split], split);
+  }
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
+  assert.equal(meta.format, 'nanogpt-uint32');
+  assert.equal(meta.vocabSize, 128101);
+  assert.equal(meta.recipe.tokenDType, 'uint32');
+  const info = describeDataset(dir);
+  assert.equal(info.tokenDType, 'uint32');
+  assert.deepEqual(info.tokens, { train: want.train.length, val: want.val.length });
+  const src = openDataset(info, 'train', 'auto', 'bos');
+  try {
+    assert.equal(src.dtype, 'uint32');
+    assert.deepEqual(Array.from(src.read(0, src.length)), want.train);
+    const T = 8;
+    const b = new RandomWindowSampler(src, { batchSize: 6, blockSize: T, seed: 1 }).next();
+    for (let row = 0; row < 6; row++) {
+      const x = Array.from(b.x.subarray(row * T, row * T + T));
+      assert.equal(x[0], 128000);
+      const at = want.train.findIndex((_, i) => want.train.slice(i, i + T).every((t, k) => t === x[k]));
+      assert.ok(at >= 0, `window ${x} is a window of train`);
+    }
+  } finally {
+    src.close();
+  }
+  // Asking for uint16 with this vocabulary is refused; nothing is written.
+  const narrow = await run([texts, '--tokenizer', big, '--token-dtype', 'uint16', '--data-dir', dataDir, '--name', 'narrow', '--quiet']);
+  assert.equal(narrow.code, 1);
+  assert.match(narrow.err, /the tokenizer has 128101 ids, more than the 65536 a uint16 token file holds/);
+  assert.ok(!fs.existsSync(path.join(dataDir, 'narrow')));
+  // --token-dtype uint32 on a small vocabulary is honoured: the same ids, 4 bytes each.
+  const wide = await run([texts, '--tokenizer', path.join(FIXTURES, 'llama2-spm'), '--token-dtype', 'uint32', '--val-fraction', '0.3', '--data-dir', dataDir, '--name', 'wide', '--quiet']);
+  assert.equal(wide.code, 0, wide.err);
+  const wi = describeDataset(path.join(dataDir, 'wide'));
+  assert.equal(wi.tokenDType, 'uint32');
+  assert.equal(fs.statSync(path.join(dataDir, 'wide', 'val.bin')).size, 4 * wi.tokens.val);
+});
+
+test('--tokenizer refuses token sources and the embedded corpora; --token-dtype is checked', async () => {
+  const texts = textFolder();
+  const bad = await run([texts, '--token-dtype', 'int8']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--token-dtype must be 'uint16' or 'uint32', got 'int8'/);
+  const fixed = await run(['owt-mini', '--token-dtype', 'uint32']);
+  assert.equal(fixed.code, 2);
+  assert.match(fixed.err, /--token-dtype applies to text and token sources; owt-mini has a fixed recipe/);
   const e = await run(['owt-mini', '--tokenizer', path.join(FIXTURES, 'llama2-spm')]);
   assert.equal(e.code, 2);
   assert.match(e.err, /--tokenizer applies to text files and folders/);
