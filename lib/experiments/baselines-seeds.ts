@@ -2,7 +2,7 @@
 // each method is summarized over its seeds (mean, std, min-max) and the verdict compares methods with the spread
 // rule of spread.ts (a difference counts only beyond max(minEffect, std(A) + std(B))).
 import { MethodKey, MethodResult } from './baselines';
-import { Difference, MIN_EFFECT, Spread, compareSpreads, formatDifference, formatSpread, spreadOf, spreadRuleText } from './spread';
+import { Difference, MIN_EFFECT, Spread, compareSpreads, formatDifference, formatSpread, groupSeeds, spreadRuleText } from './spread';
 
 export interface MethodSummary {
   key: MethodKey;
@@ -20,16 +20,10 @@ export interface MethodSummary {
 
 /** Groups per-seed results by method key (first-seen order). */
 export function summarizeMethods(results: readonly MethodResult[]): MethodSummary[] {
-  const by = new Map<MethodKey, MethodResult[]>();
-  for (const r of results) by.set(r.key, [...(by.get(r.key) ?? []), r]);
-  return [...by.values()].map((rs) => {
-    const f = rs[0];
-    const init = rs.map((r) => r.valLossAtInit).filter(Number.isFinite);
-    return {
-      key: f.key, label: f.label, layers: f.layers, nEmbd: f.nEmbd, init: f.init, usesReference: f.usesReference, steps: f.steps, flops: f.flops,
-      valLoss: spreadOf(rs.map((r) => r.valLoss)), valLossAtInit: init.length ? spreadOf(init) : null, seeds: rs.map((r) => r.seed),
-    };
-  });
+  return groupSeeds(results, (r) => r.key).map(({ first: f, valLoss, valLossAtInit, seeds }) => ({
+    key: f.key, label: f.label, layers: f.layers, nEmbd: f.nEmbd, init: f.init, usesReference: f.usesReference, steps: f.steps, flops: f.flops,
+    valLoss, valLossAtInit, seeds,
+  }));
 }
 
 const byKey = (ms: readonly MethodSummary[], k: MethodKey) => ms.find((m) => m.key === k);

@@ -30,7 +30,7 @@ import { avgRank, LayerRow } from '../metrics/attention-rank';
 import { RankRow } from '../inheritune/select';
 import { loadRankResult, saveRankResult } from '../metrics/io';
 import { LabData, LabSetup, TrainedModel, referenceLabel, seedRunName } from './lab';
-import { Spread, spreadOf } from './spread';
+import { Spread, groupSeeds } from './spread';
 import { measureRankProfile } from './rank-profile';
 
 // ---- the paper's numbers -------------------------------------------------------------------------------------
@@ -263,17 +263,10 @@ export interface ArmSummary extends InitArm, ArmRank {
 
 /** Groups per-seed results by arm (in first-seen order): mean, std, min, max over seeds. */
 export function summarizeArms(results: readonly ArmResult[]): ArmSummary[] {
-  const byArm = new Map<string, ArmResult[]>();
-  for (const r of results) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), r]);
-  return [...byArm.values()].map((rs) => {
-    const f = rs[0];
-    const init = rs.map((r) => r.valLossAtInit).filter(Number.isFinite);
-    return {
-      run: f.arm, layers: f.layers, nLayer: f.nLayer, label: f.label, role: f.role, avgRank: f.avgRank, lazy: f.lazy,
-      valLoss: spreadOf(rs.map((r) => r.valLoss)), valLossAtInit: init.length ? spreadOf(init) : null,
-      seeds: rs.map((r) => r.seed), steps: f.steps,
-    };
-  });
+  return groupSeeds(results, (r) => r.arm).map(({ first: f, valLoss, valLossAtInit, seeds }) => ({
+    run: f.arm, layers: f.layers, nLayer: f.nLayer, label: f.label, role: f.role, avgRank: f.avgRank, lazy: f.lazy,
+    valLoss, valLossAtInit, seeds, steps: f.steps,
+  }));
 }
 
 /** A loss-curve input, label -> history: the first seed of each arm (all seeds would crowd the figure). */

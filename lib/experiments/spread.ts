@@ -27,6 +27,27 @@ export function spreadOf(values: readonly number[]): Spread {
   return { n, mean, std, min: Math.min(...values), max: Math.max(...values), values: [...values] };
 }
 
+/** A group of per-seed results of one arm or method: its first result and the spreads every seed table shows. */
+export interface SeedGroup<R> {
+  first: R;
+  valLoss: Spread;
+  /** Over the seeds that evaluated before the first update (NaN otherwise); null when none did. */
+  valLossAtInit: Spread | null;
+  seeds: number[];
+}
+
+/** Groups per-seed results by key, in first-seen order. */
+export function groupSeeds<R extends { valLoss: number; valLossAtInit: number; seed: number }>(
+  results: readonly R[], keyOf: (r: R) => string,
+): SeedGroup<R>[] {
+  const by = new Map<string, R[]>();
+  for (const r of results) by.set(keyOf(r), [...(by.get(keyOf(r)) ?? []), r]);
+  return [...by.values()].map((rs) => {
+    const init = rs.map((r) => r.valLossAtInit).filter(Number.isFinite);
+    return { first: rs[0], valLoss: spreadOf(rs.map((r) => r.valLoss)), valLossAtInit: init.length ? spreadOf(init) : null, seeds: rs.map((r) => r.seed) };
+  });
+}
+
 export type Comparison = 'lower' | 'tied' | 'higher';
 
 export interface Difference {

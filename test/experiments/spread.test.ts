@@ -2,7 +2,7 @@
 // rule "a difference counts only beyond max(minEffect, std(A) + std(B))" on its edges.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareSpreads, formatDifference, formatSpread, spreadOf, spreadColumns } from '../../lib/experiments/spread';
+import { compareSpreads, formatDifference, formatSpread, spreadOf, spreadColumns, groupSeeds } from '../../lib/experiments/spread';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -41,4 +41,12 @@ test('compareSpreads: a difference counts only beyond max(minEffect, std(A) + st
   assert.throws(() => compareSpreads(a, b, -1), /minEffect/);
   assert.equal(formatDifference(d), '−0.400 (beyond the margin 0.200)');
   assert.equal(formatDifference(compareSpreads(spreadOf([3.0]), spreadOf([3.005]))), '−0.005 (within the margin 0.010: tied)');
+});
+
+test('groupSeeds: first-seen order, spreads over seeds, init spread only over the seeds that evaluated it', () => {
+  const r = (key: string, seed: number, valLoss: number, valLossAtInit = NaN) => ({ key, seed, valLoss, valLossAtInit });
+  const g = groupSeeds([r('b', 1, 3), r('a', 1, 2, 9), r('b', 2, 5), r('a', 2, 4)], (x) => x.key);
+  assert.deepEqual(g.map((x) => [x.first.key, x.seeds, x.valLoss.mean]), [['b', [1, 2], 4], ['a', [1, 2], 3]]);
+  assert.equal(g[0].valLossAtInit, null);
+  assert.deepEqual([g[1].valLossAtInit?.mean, g[1].valLossAtInit?.n], [9, 1]);
 });
